@@ -1,0 +1,180 @@
+"""Experiments as data: a frozen config that fully determines an MNIST run, and a result cache.
+
+>>> base = Experiment(optimizer="adam", lr=1e-3, epochs=5)
+>>> sgd = dataclasses.replace(base, optimizer="sgd", lr=0.1)   # a variant
+
+``run(config)`` returns a :class:`Result` (the config and its :class:`~annlib.train.History`).
+Equal configs give equal results: the run is seeded, and a finished result is stored in a cache
+keyed by a SHA-256 of the config's canonical JSON, :data:`RESULTS_VERSION`, annlib's source and
+the data checksum. The cache lives in ``$ANNLIB_CACHE_DIR`` (default ``~/.cache/annlib/experiments``);
+set ``ANNLIB_NO_CACHE=1`` or pass ``cache=False`` to bypass it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from annlib import data, models, train
+
+__all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result",
+           "cache_dir", "cache_key", "code_checksum", "run"]
+
+log = logging.getLogger("annlib.experiments")
+
+RESULTS_VERSION = 1  # bump when a change alters results in a way the source hash would miss
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
+
+
+def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """MSE between the softmax probabilities and the one-hot target (a regression loss misused)."""
+    return F.mse_loss(logits.softmax(dim=1), F.one_hot(y, logits.shape[1]).to(logits.dtype))
+
+
+LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """Everything that determines one MNIST training run; every field is JSON-able."""
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    l1: float = 0.0
+    batch_size: int = 64
+    epochs: int = 5
+    hidden: tuple[int, ...] = (128, 64)
+    activation: str = "relu"
+    dropout: float = 0.0
+    loss: str = "cross_entropy"
+    train_size: int | None = None
+    val_size: int = 10_000
+    patience: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        checks = [
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
+            (self.activation in models.ACTIVATIONS, f"activation must be one of {sorted(models.ACTIVATIONS)}"),
+            (self.loss in LOSSES, f"loss must be one of {sorted(LOSSES)}"),
+            (self.lr > 0, "lr must be positive"),
+            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
+            (not self.nesterov or (self.optimizer == "sgd" and self.momentum > 0),
+             "nesterov needs optimizer='sgd' and momentum > 0"),
+            (self.weight_decay >= 0 and self.l1 >= 0, "weight_decay and l1 must be non-negative"),
+            (self.batch_size >= 1 and self.epochs >= 1, "batch_size and epochs must be positive"),
+            (all(isinstance(h, int) and h >= 1 for h in self.hidden), "hidden sizes must be positive integers"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
+            (self.train_size is None or self.train_size >= 1, "train_size must be positive or None"),
+            (self.patience is None or self.patience >= 1, "patience must be positive or None"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"{message}; got {self!r}")
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace; the basis of the cache key."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+
+    def build_optimizer(self, params) -> torch.optim.Optimizer:
+        """The torch optimizer this config names."""
+        common = {"lr": self.lr, "weight_decay": self.weight_decay}
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(params, momentum=self.momentum, nesterov=self.nesterov, **common)
+        if self.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, momentum=self.momentum, **common)
+        if self.optimizer == "adagrad":
+            return torch.optim.Adagrad(params, **common)
+        return torch.optim.Adam(params, **common)
+
+
+@dataclass(frozen=True)
+class Result:
+    config: Experiment
+    history: train.History
+    cached: bool = False
+
+
+def code_checksum() -> str:
+    """SHA-256 of annlib's source files: a change to the code invalidates cached results."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_key(config: Experiment, *, code: str | None = None) -> str:
+    """SHA-256 of the config's canonical JSON, the results version, the code and the data."""
+    material = "\n".join([config.to_json(), str(RESULTS_VERSION),
+                          code if code is not None else code_checksum(), data.data_checksum()])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def cache_dir() -> Path:
+    """``$ANNLIB_CACHE_DIR``, else ``~/.cache/annlib/experiments``."""
+    return Path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments")
+
+
+def _read_entry(path: Path, config: Experiment) -> train.History | None:
+    try:
+        entry = json.loads(path.read_text())
+        if entry["config"] != json.loads(config.to_json()):
+            raise ValueError("config in the entry differs from the one asked for")
+        return train.History.from_dict(entry["history"])
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # corrupted or unreadable: ignore it and recompute, never trust it
+        log.warning("ignoring unreadable cache entry %s (%s)", path, error)
+        return None
+
+
+def _write_entry(path: Path, config: Experiment, history: train.History) -> None:
+    entry = {"config": json.loads(config.to_json()), "history": history.to_dict(),
+             "meta": {"results_version": RESULTS_VERSION, "torch": torch.__version__,
+                      "device": str(train.default_device())}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(entry, f, indent=1)
+        os.replace(tmp, path)  # atomic: readers see the old entry or the new one, never half
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,
+        progress: bool | None = None) -> Result:
+    """Run ``config`` on MNIST (or fetch its result from the cache) and return the result.
+
+    An interrupted run (Ctrl-C) is returned but not cached.
+    """
+    use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
+    path = cache_dir() / f"{cache_key(config)}.json"
+    if use_cache and (history := _read_entry(path, config)) is not None:
+        return Result(config, history, cached=True)
+    device = torch.device(device) if device is not None else train.default_device()
+    splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size,
+                               seed=config.seed, device=device)
+    torch.manual_seed(config.seed)
+    model = models.mlp([784, *config.hidden, 10], activation=config.activation, dropout=config.dropout)
+    history = train.fit(model, config.build_optimizer(model.parameters()), splits.train,
+                        val_data=splits.val, test_data=splits.test, epochs=config.epochs,
+                        batch_size=config.batch_size, loss_fn=LOSSES[config.loss], l1=config.l1,
+                        patience=config.patience, seed=config.seed, device=device, progress=progress)
+    if use_cache and not history.interrupted:
+        _write_entry(path, config, history)
+    return Result(config, history)

@@ -1,0 +1,52 @@
+"""Sphinx extension for building this book: quiet progress bars, a build-local experiment
+cache, and re-execution of every chapter when what the chapters depend on changes.
+
+jupyter-cache decides whether a chapter must re-run by hashing only its code cells (and some
+metadata). A change to annlib, to the data or to the installed torch would leave stale outputs
+in the HTML, so this extension keeps a fingerprint of those next to the execution cache, and
+when the fingerprint changes it clears that cache and marks every chapter as outdated.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+
+def _fingerprint() -> str:
+    import torch
+
+    from annlib import data, experiments
+
+    return "\n".join([f"annlib {experiments.code_checksum()}", f"data {data.data_checksum()}",
+                      f"torch {torch.__version__}", f"python {platform.python_version()}"])
+
+
+def _check_fingerprint(app, env, added, changed, removed):
+    cache = Path(env.mystnb_config.execution_cache_path)
+    stamp = cache / "annlib-fingerprint.txt"
+    now = _fingerprint()
+    if stamp.is_file() and stamp.read_text() == now:
+        return []
+    if cache.exists():
+        logger.info("annlib, the data or torch changed: clearing %s, re-running every chapter", cache)
+        shutil.rmtree(cache)
+    cache.mkdir(parents=True)
+    stamp.write_text(now)
+    return sorted(env.found_docs)
+
+
+def setup(app):
+    # Progress bars are for people at a terminal or a live notebook, not for static pages.
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    # Experiment results of this build live beside it (a fresh clone runs every experiment);
+    # set ANNLIB_CACHE_DIR to share them between builds (as the publishing workflow does).
+    os.environ.setdefault("ANNLIB_CACHE_DIR", str(Path(app.outdir).parent / ".annlib_cache"))
+    app.connect("env-get-outdated", _check_fingerprint)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,39 @@
+"""Shared fixtures: tiny synthetic MNIST-shaped IDX files, so data tests never touch the network."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+from annlib import data
+
+settings.register_profile("ci", deadline=None, max_examples=50, derandomize=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci")
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, dtype=">i4").tobytes()
+    return header + array.astype(np.uint8).tobytes()
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """A root with four small valid IDX files, and MNIST_MD5 patched to their checksums."""
+    rng = np.random.default_rng(0)
+    files = {
+        "train-images-idx3-ubyte": idx_bytes(rng.integers(0, 256, (60, 28, 28))),
+        "train-labels-idx1-ubyte": idx_bytes(np.arange(60) % 10),
+        "t10k-images-idx3-ubyte": idx_bytes(rng.integers(0, 256, (20, 28, 28))),
+        "t10k-labels-idx1-ubyte": idx_bytes(np.arange(20) % 10),
+    }
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name, content in files.items():
+        (raw / name).write_bytes(content)
+    monkeypatch.setattr(data, "MNIST_MD5", {n: hashlib.md5(c).hexdigest() for n, c in files.items()})
+    monkeypatch.setattr(data, "_LOADED", {})
+    return tmp_path, files

@@ -1,0 +1,142 @@
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from annlib import data, experiments
+from annlib.experiments import Experiment
+
+
+def test_golden_cache_key():
+    """Pins the key of one config: a change to the hashing or the defaults must be deliberate
+    (bump RESULTS_VERSION and update this value)."""
+    assert experiments.cache_key(Experiment(), code="golden") == (
+        "2c694b040f9c05383b177c35bbabd218e0708e3dda64fbac14cd74f5536426e4")
+    assert experiments.RESULTS_VERSION == 1
+
+
+def test_key_depends_on_config_code_and_data(monkeypatch):
+    base = experiments.cache_key(Experiment(), code="a")
+    assert experiments.cache_key(Experiment(lr=1e-2), code="a") != base
+    assert experiments.cache_key(Experiment(), code="b") != base
+    monkeypatch.setattr(data, "MNIST_MD5", {**data.MNIST_MD5, "t10k-labels-idx1-ubyte": "0" * 32})
+    assert experiments.cache_key(Experiment(), code="a") != base
+
+
+def test_config_is_frozen_canonical_and_replaceable():
+    config = Experiment(hidden=[32, 16])
+    assert config.hidden == (32, 16)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 1.0
+    variant = dataclasses.replace(config, optimizer="sgd", momentum=0.9)
+    assert variant.optimizer == "sgd" and config.optimizer == "adam"
+    assert json.loads(config.to_json())["hidden"] == [32, 16]
+    assert Experiment(lr=0.1, epochs=3).to_json() == Experiment(epochs=3, lr=0.1).to_json()
+    with pytest.raises(TypeError):
+        Experiment("adam")  # keyword-only
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"optimizer": "lbfgs"}, "optimizer must be one of"),
+    ({"activation": "swish"}, "activation must be one of"),
+    ({"loss": "hinge"}, "loss must be one of"),
+    ({"lr": 0.0}, "lr must be positive"),
+    ({"momentum": 1.0}, "momentum must be in"),
+    ({"nesterov": True}, "nesterov needs"),
+    ({"weight_decay": -1e-4}, "non-negative"),
+    ({"batch_size": 0}, "batch_size and epochs"),
+    ({"hidden": (0,)}, "hidden sizes"),
+    ({"dropout": 1.0}, "dropout must be"),
+    ({"train_size": 0}, "train_size"),
+    ({"patience": 0}, "patience"),
+])
+def test_bad_configs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Experiment(**kwargs)
+
+
+@pytest.mark.parametrize("name, cls", [("sgd", torch.optim.SGD), ("adagrad", torch.optim.Adagrad),
+                                       ("rmsprop", torch.optim.RMSprop), ("adam", torch.optim.Adam)])
+def test_optimizer_is_built_with_the_config_values(name, cls):
+    config = Experiment(optimizer=name, lr=0.02, weight_decay=1e-3)
+    opt = config.build_optimizer([torch.nn.Parameter(torch.zeros(2))])
+    assert type(opt) is cls
+    assert opt.defaults["lr"] == 0.02 and opt.defaults["weight_decay"] == 1e-3
+
+
+@pytest.fixture
+def tiny_runs(tmp_path, monkeypatch):
+    """Experiments on a small synthetic problem shaped like MNIST, with a private cache dir."""
+    g = torch.Generator().manual_seed(0)
+
+    def pair(n):
+        y = torch.arange(n) % 10
+        return torch.randn(n, 784, generator=g) + y.unsqueeze(1).float(), y
+
+    splits = data.Splits(train=pair(200), val=pair(50), test=pair(50), source="synthetic")
+    calls = []
+
+    def fake_splits(**kwargs):
+        calls.append(kwargs)
+        return splits
+
+    monkeypatch.setattr(data, "mnist_splits", fake_splits)
+    monkeypatch.setenv("ANNLIB_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("ANNLIB_NO_CACHE", raising=False)
+    return tmp_path, calls
+
+
+SMALL = Experiment(hidden=(16,), epochs=2, batch_size=32, lr=1e-2)
+
+
+def test_run_caches_and_reuses(tiny_runs):
+    cache, calls = tiny_runs
+    first = experiments.run(SMALL, device="cpu", progress=False)
+    second = experiments.run(SMALL, device="cpu", progress=False)
+    assert not first.cached and second.cached and len(calls) == 1
+    assert second.history == first.history
+    entry = json.loads(next(cache.glob("*.json")).read_text())
+    assert entry["config"]["hidden"] == [16] and entry["meta"]["results_version"] == 1
+    assert not list(cache.glob("*.part"))
+
+
+def test_same_config_same_result_without_cache(tiny_runs):
+    a = experiments.run(SMALL, cache=False, device="cpu", progress=False).history.to_dict()
+    b = experiments.run(SMALL, cache=False, device="cpu", progress=False).history.to_dict()
+    a.pop("epoch_time"), b.pop("epoch_time")
+    assert a == b
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong_config"])
+def test_damaged_cache_entry_is_ignored_and_recomputed(tiny_runs, damage):
+    cache, calls = tiny_runs
+    good = experiments.run(SMALL, device="cpu", progress=False)
+    path = next(cache.glob("*.json"))
+    text = path.read_text()
+    if damage == "truncate":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff" * 10)
+    else:
+        entry = json.loads(text)
+        entry["config"]["lr"] = 123.0
+        path.write_text(json.dumps(entry))
+    again = experiments.run(SMALL, device="cpu", progress=False)
+    assert not again.cached and len(calls) == 2
+    assert again.history.test_acc == good.history.test_acc
+    assert experiments.run(SMALL, device="cpu", progress=False).cached  # the entry was repaired
+
+
+def test_cache_can_be_bypassed(tiny_runs, monkeypatch):
+    _, calls = tiny_runs
+    experiments.run(SMALL, device="cpu", progress=False)
+    assert not experiments.run(SMALL, cache=False, device="cpu", progress=False).cached
+    monkeypatch.setenv("ANNLIB_NO_CACHE", "1")
+    assert not experiments.run(SMALL, device="cpu", progress=False).cached
+    assert len(calls) == 3
+
+
+def test_mse_loss_variant_runs(tiny_runs):
+    result = experiments.run(dataclasses.replace(SMALL, loss="mse"), device="cpu", progress=False)
+    assert 0 <= result.history.train_loss[-1] < 1
