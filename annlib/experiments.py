@@ -27,7 +27,7 @@ from torch.nn import functional as F
 from annlib import data, models, train
 
 __all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result",
-           "cache_dir", "cache_key", "code_checksum", "run"]
+           "cache_dir", "cache_key", "code_checksum", "run", "run_all"]
 
 log = logging.getLogger("annlib.experiments")
 
@@ -103,9 +103,26 @@ class Experiment:
 
 @dataclass(frozen=True)
 class Result:
+    """A config and what running it gave; ``cached`` says whether it came from the cache."""
+
     config: Experiment
     history: train.History
     cached: bool = False
+
+    def summary(self) -> dict:
+        """One table row: final and best numbers of the run (accuracies in %, None where undefined)."""
+        h = self.history
+        best = max(range(len(h.val_acc)), key=h.val_acc.__getitem__) if h.val_acc else None
+        percent = lambda v: None if v is None else 100 * v  # noqa: E731
+        return {
+            "epochs run": h.epochs,
+            "final train loss": h.train_loss[-1] if h.train_loss and not h.diverged else None,
+            "best val acc (%)": percent(h.val_acc[best]) if best is not None else None,
+            "best epoch": best + 1 if best is not None else None,
+            "test acc (%)": percent(h.test_acc),
+            "diverged at epoch": h.diverged_epoch,
+            "seconds": h.wall_time,
+        }
 
 
 def code_checksum() -> str:
@@ -154,6 +171,21 @@ def _write_entry(path: Path, config: Experiment, history: train.History) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def run_all(configs: dict[str, Experiment], *, cache: bool = True,
+            device: str | torch.device | None = None, progress: bool | None = None) -> dict[str, Result]:
+    """Run several named configs one after the other (a bar counts them); returns name → Result."""
+    bar = train._progress_bar(len(configs), progress, unit="run")
+    results = {}
+    try:
+        for name, config in configs.items():
+            bar.set_description(name)
+            results[name] = run(config, cache=cache, device=device, progress=progress)
+            bar.update()
+    finally:
+        bar.close()
+    return results
 
 
 def run(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,

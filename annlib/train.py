@@ -66,7 +66,7 @@ class History:
         return cls(**d)
 
 
-def _progress_bar(total: int, progress: bool | None):
+def _progress_bar(total: int, progress: bool | None, *, unit: str = "batch"):
     """A tqdm bar: a widget in a notebook with ipywidgets, text otherwise."""
     try:
         import ipywidgets  # noqa: F401  (without it tqdm.auto warns in notebooks)
@@ -74,7 +74,7 @@ def _progress_bar(total: int, progress: bool | None):
     except ImportError:
         from tqdm import tqdm
     options = {} if progress is None else {"disable": not progress}
-    return tqdm(total=total, unit="batch", leave=False, **options)
+    return tqdm(total=total, unit=unit, leave=False, **options)
 
 
 def default_device() -> torch.device:

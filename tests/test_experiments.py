@@ -140,3 +140,18 @@ def test_cache_can_be_bypassed(tiny_runs, monkeypatch):
 def test_mse_loss_variant_runs(tiny_runs):
     result = experiments.run(dataclasses.replace(SMALL, loss="mse"), device="cpu", progress=False)
     assert 0 <= result.history.train_loss[-1] < 1
+
+
+def test_run_all_and_summary(tiny_runs):
+    results = experiments.run_all({"a": SMALL, "b": dataclasses.replace(SMALL, lr=1e-3)}, device="cpu", progress=False)
+    assert list(results) == ["a", "b"] and results["a"].config == SMALL
+    row = results["a"].summary()
+    h = results["a"].history
+    assert row["epochs run"] == 2 and row["test acc (%)"] == pytest.approx(100 * h.test_acc)
+    assert row["best val acc (%)"] == pytest.approx(100 * max(h.val_acc)) and row["diverged at epoch"] is None
+
+
+def test_summary_of_a_diverged_run_has_no_numbers_that_look_valid():
+    h = experiments.train.History(train_loss=[float("nan")], train_acc=[0.1], epoch_time=[1.0], diverged_epoch=1)
+    row = experiments.Result(SMALL, h).summary()
+    assert row["diverged at epoch"] == 1 and row["final train loss"] is None and row["test acc (%)"] is None
