@@ -1,0 +1,370 @@
+"""annlib.functional against its oracle, torch: values and gradients, then every bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from annlib import functional
+
+
+DTYPES = (torch.float32, torch.float64)
+TOL = {torch.float64: dict(rtol=1e-7, atol=1e-7), torch.float32: dict(rtol=1e-4, atol=1e-5)}
+
+# Ordinary values, plus the extremes and the kinks where a from-scratch formula goes wrong.
+VALUES = st.one_of(
+    st.floats(-30, 30, allow_nan=False, width=32),
+    st.sampled_from([0.0, -1e4, 1e4, -100.0, 100.0, 1e-8]),
+)
+SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
+
+
+def tensors(shape=SHAPES, elements=VALUES):
+    """Strategy for a tensor of the given shape strategy in float32 or float64."""
+    arrays = hnp.arrays(np.float64, shape, elements=elements)
+    return st.tuples(arrays, st.sampled_from(DTYPES)).map(lambda a: torch.tensor(a[0], dtype=a[1]))
+
+
+def value_and_grads(fn, *inputs):
+    """Evaluate fn on fresh leaf copies of inputs; backpropagate a fixed random cotangent.
+
+    A random cotangent (not ``.sum()``) makes the test see the whole Jacobian: for softmax,
+    ``softmax(x).sum()`` is constant and its gradient is 0 whatever the implementation.
+    """
+    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
+    out = fn(*leaves)
+    gen = torch.Generator().manual_seed(0)
+    cotangent = torch.randn(out.shape, generator=gen, dtype=torch.float64).to(out.dtype)
+    out.backward(cotangent)
+    return out.detach(), [leaf.grad for leaf in leaves]
+
+
+def assert_matches_oracle(ours, oracle, *inputs):
+    """Values and input gradients of ours equal torch's, computed in float64.
+
+    ours runs in the inputs' dtype (and must keep it); the oracle always runs in float64, so
+    float32 results are checked against the exact answer (torch's own float32 can be further
+    off: its logsumexp gradient at -1e4 is 0.4999 instead of 0.5).
+    """
+    tol = TOL[inputs[0].dtype]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's kl_div warns about "mean"
+        expected, expected_grads = value_and_grads(oracle, *(x.double() for x in inputs))
+    got, got_grads = value_and_grads(ours, *inputs)
+    assert got.dtype == inputs[0].dtype and got.shape == expected.shape
+    torch.testing.assert_close(got.double(), expected, **tol)
+    for g, e in zip(got_grads, expected_grads):
+        torch.testing.assert_close(g.double(), e, equal_nan=True, **tol)
+    return got
+
+
+# ----------------------------------------------------------------------------- activations
+
+ELEMENTWISE = [
+    (functional.sigmoid, torch.sigmoid),
+    (functional.tanh, torch.tanh),
+    (functional.relu, torch.relu),
+]
+
+
+@pytest.mark.parametrize(("ours", "oracle"), ELEMENTWISE, ids=lambda f: f.__name__)
+@given(x=tensors())
+def test_elementwise_activation_matches_torch(ours, oracle, x):
+    got = assert_matches_oracle(ours, oracle, x)
+    assert torch.isfinite(got).all()
+
+
+@pytest.mark.parametrize(
+    ("ours", "oracle"),
+    [(functional.softmax, torch.softmax), (functional.log_softmax, torch.log_softmax)],
+    ids=["softmax", "log_softmax"],
+)
+@given(data=st.data(), x=tensors())
+def test_softmax_family_matches_torch(ours, oracle, data, x):
+    dim = data.draw(st.integers(-x.dim(), x.dim() - 1), label="dim")
+    got = assert_matches_oracle(lambda t: ours(t, dim), lambda t: oracle(t, dim), x)
+    assert torch.isfinite(got).all()
+
+
+@given(data=st.data(), x=tensors())
+def test_logsumexp_matches_torch(data, x):
+    dim = data.draw(st.integers(-x.dim(), x.dim() - 1), label="dim")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    assert_matches_oracle(
+        lambda t: functional.logsumexp(t, dim, keepdim=keepdim),
+        lambda t: torch.logsumexp(t, dim, keepdim=keepdim),
+        x,
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gradients_at_zero_match_torch(dtype):
+    # relu'(0) = 0 in torch; sigmoid'(0) = 1/4 and tanh'(0) = 1 catch a |x| whose gradient is 0.
+    slopes = {functional.relu: 0.0, functional.sigmoid: 0.25, functional.tanh: 1.0}
+    for ours, expected in slopes.items():
+        x = torch.zeros(1, dtype=dtype, requires_grad=True)
+        ours(x).sum().backward()
+        assert x.grad.item() == expected, ours.__name__
+    x = torch.tensor([-1.0, 0.0, 2.0], dtype=dtype)
+    _, (grad,) = value_and_grads(functional.relu, x)
+    _, (torch_grad,) = value_and_grads(torch.relu, x)
+    assert grad[1] == 0 and torch.equal(grad, torch_grad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_extreme_inputs_stay_finite(dtype):
+    x = torch.tensor([[-1e4, 0.0, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)
+    log2 = float(np.log(2))
+    expected = {
+        functional.sigmoid: [[0.0, 0.5, 1.0], [1.0, 1.0, 0.0]],
+        functional.tanh: [[-1.0, 0.0, 1.0], [1.0, 1.0, -1.0]],
+        functional.relu: [[0.0, 0.0, 1e4], [1e4, 1e4, 0.0]],
+        lambda t: functional.softmax(t, 1): [[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]],
+        lambda t: functional.log_softmax(t, 1): [[-2e4, -1e4, 0.0], [-log2, -log2, -2e4 - log2]],
+        lambda t: functional.logsumexp(t, 1): [1e4, 1e4 + log2],
+    }
+    for fn, want in expected.items():
+        got = fn(x)
+        assert torch.isfinite(got).all()
+        torch.testing.assert_close(got, torch.tensor(want, dtype=dtype), **TOL[dtype])
+
+
+def test_logsumexp_of_all_minus_inf_is_minus_inf_like_torch():
+    x = torch.tensor([[-float("inf"), -float("inf")], [0.0, -float("inf")]], dtype=torch.float64)
+    torch.testing.assert_close(functional.logsumexp(x, 1), torch.logsumexp(x, 1))
+    torch.testing.assert_close(functional.log_softmax(x[1:], 1), torch.log_softmax(x[1:], 1))
+
+
+# ----------------------------------------------------------------------------- losses
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+@st.composite
+def pairs(draw, shape=SHAPES):
+    """Two tensors of one shape and one dtype."""
+    x = draw(tensors(shape=shape))
+    y = draw(hnp.arrays(np.float64, x.shape, elements=VALUES))
+    return x, torch.tensor(y, dtype=x.dtype)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["l1_loss", "mse_loss"])
+@given(xy=pairs())
+def test_regression_losses_match_torch(name, reduction, xy):
+    ours, oracle = getattr(functional, name), getattr(torch.nn.functional, name)
+    assert_matches_oracle(
+        lambda x, y: ours(x, y, reduction=reduction),
+        lambda x, y: oracle(x, y, reduction=reduction),
+        *xy,
+    )
+
+
+@st.composite
+def classification(draw):
+    """Logits (N, C), integer targets (N,) and optionally class weights (C,)."""
+    n, c = draw(st.integers(1, 6)), draw(st.integers(1, 5))
+    logits = draw(tensors(shape=st.just((n, c))))
+    target = torch.tensor(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    weights = draw(st.none() | hnp.arrays(np.float64, c, elements=st.floats(0.1, 10)))
+    weight = None if weights is None else torch.tensor(weights, dtype=logits.dtype)
+    return logits, target, weight
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(case=classification())
+def test_cross_entropy_matches_torch(reduction, case):
+    logits, target, weight = case
+    w64 = None if weight is None else weight.double()
+    got = assert_matches_oracle(
+        lambda z: functional.cross_entropy(z, target, weight=weight, reduction=reduction),
+        lambda z: torch.nn.functional.cross_entropy(z, target, weight=w64, reduction=reduction),
+        logits,
+    )
+    assert torch.isfinite(got).all()  # logits of ±1e4 included
+
+
+def test_cross_entropy_weighted_mean_divides_by_target_weights():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.0, 1.0]], dtype=torch.float64)
+    target, weight = torch.tensor([0, 0, 1]), torch.tensor([1.0, 3.0], dtype=torch.float64)
+    total = functional.cross_entropy(logits, target, weight=weight, reduction="sum")
+    mean = functional.cross_entropy(logits, target, weight=weight)
+    torch.testing.assert_close(mean, total / (1.0 + 1.0 + 3.0))  # Σ w_{yₙ} = 5, not N = 3
+    expected = torch.nn.functional.cross_entropy(logits, target, weight=weight)
+    torch.testing.assert_close(mean, expected)
+
+
+def test_cross_entropy_accepts_other_integer_targets():
+    logits = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    target = torch.tensor([0, 2, 1, 2])
+    expected = torch.nn.functional.cross_entropy(logits, target)
+    for dtype in (torch.int32, torch.uint8):
+        torch.testing.assert_close(functional.cross_entropy(logits, target.to(dtype)), expected)
+
+
+@st.composite
+def distributions(draw):
+    """Log-probabilities (any reals, as torch allows) and target distributions with some 0s."""
+    shape = draw(SHAPES)
+    log_q = draw(tensors(shape=st.just(shape)))
+    elements = st.sampled_from([0.0]) | st.floats(1e-3, 10)
+    mass = draw(hnp.arrays(np.float64, shape, elements=elements))
+    mass[..., 0] += 1.0  # every row has some mass
+    p = torch.tensor(mass / mass.sum(axis=-1, keepdims=True), dtype=log_q.dtype)
+    return log_q, p
+
+
+@pytest.mark.parametrize("reduction", (*REDUCTIONS, "batchmean"))
+@given(case=distributions())
+def test_kl_div_matches_torch(reduction, case):
+    log_q, p = case
+    assert_matches_oracle(
+        lambda x: functional.kl_div(x, p, reduction=reduction),
+        lambda x: torch.nn.functional.kl_div(x, p.double(), reduction=reduction),
+        log_q,
+    )
+
+
+@pytest.mark.parametrize("reduction", (*REDUCTIONS, "batchmean"))
+def test_kl_div_gradient_wrt_both_arguments(reduction):
+    gen = torch.Generator().manual_seed(2)
+    log_q = torch.log_softmax(torch.randn(4, 5, generator=gen, dtype=torch.float64), dim=1)
+    p = torch.softmax(torch.randn(4, 5, generator=gen, dtype=torch.float64), dim=1)  # p > 0
+    assert_matches_oracle(
+        lambda x, t: functional.kl_div(x, t, reduction=reduction),
+        lambda x, t: torch.nn.functional.kl_div(x, t, reduction=reduction),
+        log_q,
+        p,
+    )
+
+
+def test_kl_div_batchmean_is_mean_kl_per_sample():
+    p = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    q = torch.tensor([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]], dtype=torch.float64)
+    # KL per row = Σᵢ pᵢ log(pᵢ/qᵢ) with 0·log 0 = 0: log 2 and log 4.
+    kl_rows = torch.tensor([np.log(2), np.log(4)], dtype=torch.float64)
+    torch.testing.assert_close(functional.kl_div(q.log(), p, reduction="batchmean"), kl_rows.mean())
+    torch.testing.assert_close(functional.kl_div(q.log(), p, reduction="mean"), kl_rows.sum() / 6)
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+X = torch.zeros(2, 3)
+P = torch.full((2, 3), 1 / 3)
+Y = torch.tensor([0, 2])
+
+INF = float("inf")
+BAD_INPUTS = [
+    # non-tensor arguments
+    (lambda: functional.sigmoid([1.0]), TypeError, "x must be a torch.Tensor, got list"),
+    (lambda: functional.tanh(np.zeros(2)), TypeError, "x must be a torch.Tensor, got ndarray"),
+    (lambda: functional.relu(1.0), TypeError, "x must be a torch.Tensor, got float"),
+    (lambda: functional.mse_loss(X, 0.0), TypeError, "target must be a torch.Tensor, got float"),
+    (
+        lambda: functional.cross_entropy(X, Y, weight=[1.0] * 3),
+        TypeError,
+        "weight must be a torch.Tensor",
+    ),
+    # dim
+    (lambda: functional.softmax(X, 2), ValueError, r"dim=2 is out of range .* valid: \[-2, 1\]"),
+    (lambda: functional.log_softmax(X, -3), ValueError, r"dim=-3 is out of range"),
+    (lambda: functional.logsumexp(X, 5), ValueError, r"dim=5 is out of range"),
+    (lambda: functional.softmax(X, 1.0), TypeError, "dim must be an int, got 1.0"),
+    (lambda: functional.softmax(X, None), TypeError, "dim must be an int, got None"),
+    # reduction
+    (
+        lambda: functional.l1_loss(X, X, reduction="avg"),
+        ValueError,
+        "'avg' is not one of 'none', 'mean', 'sum'",
+    ),
+    (
+        lambda: functional.mse_loss(X, X, reduction="batchmean"),
+        ValueError,
+        "'batchmean' is not one of",
+    ),
+    (lambda: functional.cross_entropy(X, Y, reduction="max"), ValueError, "'max' is not one of"),
+    (
+        lambda: functional.kl_div(X, P, reduction="avg"),
+        ValueError,
+        "'none', 'mean', 'sum', 'batchmean'",
+    ),
+    # shapes of input and target
+    (
+        lambda: functional.l1_loss(X, X[:, :1]),
+        ValueError,
+        r"input shape \(2, 3\) and target shape \(2, 1\)",
+    ),
+    (
+        lambda: functional.mse_loss(X, X[0]),
+        ValueError,
+        r"input shape \(2, 3\) and target shape \(3,\)",
+    ),
+    (lambda: functional.kl_div(X, P[:1]), ValueError, r"target shape \(1, 3\) differ"),
+    # kl_div target that is not a distribution
+    (
+        lambda: functional.kl_div(X, torch.tensor([[1.5, -0.5, 0.0]] * 2)),
+        ValueError,
+        "entry -0.5; valid",
+    ),
+    (
+        lambda: functional.kl_div(X, torch.full((2, 3), 0.3)),
+        ValueError,
+        r"within 0.001, found sum 0.9",
+    ),
+    (lambda: functional.kl_div(X, torch.full((2, 3), INF)), ValueError, "found sum inf"),
+    (lambda: functional.kl_div(X, torch.full((2, 3), float("nan"))), ValueError, "found entry nan"),
+    # cross_entropy shapes, dtypes and class indices
+    (
+        lambda: functional.cross_entropy(X[0], Y),
+        ValueError,
+        r"logits must be 2-D \(N, C\), got shape \(3,\)",
+    ),
+    (lambda: functional.cross_entropy(X[None], Y), ValueError, r"got shape \(1, 2, 3\)"),
+    (
+        lambda: functional.cross_entropy(X, Y[:1]),
+        ValueError,
+        r"target must have shape \(N,\) = \(2,\), got \(1,\)",
+    ),
+    (lambda: functional.cross_entropy(X, Y[None]), ValueError, r"= \(2,\), got \(1, 2\)"),
+    (
+        lambda: functional.cross_entropy(X, Y.float()),
+        TypeError,
+        "integer class indices, got dtype torch.float32",
+    ),
+    (lambda: functional.cross_entropy(X, Y.bool()), TypeError, "got dtype torch.bool"),
+    (
+        lambda: functional.cross_entropy(X, torch.tensor([0, 3])),
+        ValueError,
+        r"target\[1\] = 3 is not a class index in \[0, 3\)",
+    ),
+    (
+        lambda: functional.cross_entropy(X, torch.tensor([-1, 0])),
+        ValueError,
+        r"target\[0\] = -1 is not",
+    ),
+    (
+        lambda: functional.cross_entropy(X, Y, weight=torch.ones(2)),
+        ValueError,
+        r"weight must have shape \(C,\) = \(3,\), got \(2,\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "match"), BAD_INPUTS, ids=range(len(BAD_INPUTS)))
+def test_bad_input_raises(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_public_api():
+    assert sorted(functional.__all__) == sorted(
+        ["sigmoid", "tanh", "relu", "logsumexp", "softmax", "log_softmax",
+         "l1_loss", "mse_loss", "cross_entropy", "kl_div"]
+    )
