@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -13,10 +11,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from annlib import functional
+from annlib.testing import TOLERANCES as TOL
+from annlib.testing import assert_matches_oracle, value_and_grads
 
 
 DTYPES = (torch.float32, torch.float64)
-TOL = {torch.float64: dict(rtol=1e-7, atol=1e-7), torch.float32: dict(rtol=1e-4, atol=1e-5)}
 
 # Ordinary values, plus the extremes and the kinks where a from-scratch formula goes wrong.
 VALUES = st.one_of(
@@ -30,39 +29,6 @@ def tensors(shape=SHAPES, elements=VALUES):
     """Strategy for a tensor of the given shape strategy in float32 or float64."""
     arrays = hnp.arrays(np.float64, shape, elements=elements)
     return st.tuples(arrays, st.sampled_from(DTYPES)).map(lambda a: torch.tensor(a[0], dtype=a[1]))
-
-
-def value_and_grads(fn, *inputs):
-    """Evaluate fn on fresh leaf copies of inputs; backpropagate a fixed random cotangent.
-
-    A random cotangent (not ``.sum()``) makes the test see the whole Jacobian: for softmax,
-    ``softmax(x).sum()`` is constant and its gradient is 0 whatever the implementation.
-    """
-    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
-    out = fn(*leaves)
-    gen = torch.Generator().manual_seed(0)
-    cotangent = torch.randn(out.shape, generator=gen, dtype=torch.float64).to(out.dtype)
-    out.backward(cotangent)
-    return out.detach(), [leaf.grad for leaf in leaves]
-
-
-def assert_matches_oracle(ours, oracle, *inputs):
-    """Values and input gradients of ours equal torch's, computed in float64.
-
-    ours runs in the inputs' dtype (and must keep it); the oracle always runs in float64, so
-    float32 results are checked against the exact answer (torch's own float32 can be further
-    off: its logsumexp gradient at -1e4 is 0.4999 instead of 0.5).
-    """
-    tol = TOL[inputs[0].dtype]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # torch's kl_div warns about "mean"
-        expected, expected_grads = value_and_grads(oracle, *(x.double() for x in inputs))
-    got, got_grads = value_and_grads(ours, *inputs)
-    assert got.dtype == inputs[0].dtype and got.shape == expected.shape
-    torch.testing.assert_close(got.double(), expected, **tol)
-    for g, e in zip(got_grads, expected_grads):
-        torch.testing.assert_close(g.double(), e, equal_nan=True, **tol)
-    return got
 
 
 # ----------------------------------------------------------------------------- activations

@@ -19,7 +19,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annlib import optim
+from annlib import optim, testing
 
 settings.register_profile(
     "optim", deadline=None, max_examples=50, print_blob=True,
@@ -144,22 +144,13 @@ def make(cls: type, p: dict[str, torch.Tensor], kwargs: dict, group1: dict | Non
 
 
 def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
-    """Max-norm relative error at most RTOL (exact equality when ``expected`` is all zeros)."""
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape, what
-    err = (actual - expected).abs().max().item()
-    scale = expected.abs().max().item()
-    assert err <= RTOL * scale or err == 0, f"{what}: relative error {err / scale:.3g}"
+    error = testing.max_relative_error(actual, expected)
+    assert error <= RTOL, f"{what}: relative error {error:.3g}"
 
 
 def assert_same(pa: dict, pb: dict, oa: torch.optim.Optimizer, ob: torch.optim.Optimizer,
                 when: str) -> None:
-    """Parameters and per-parameter state of optimizer ``oa`` equal those of ``ob``."""
-    for name in pa:
-        assert_close(pa[name].detach(), pb[name].detach(), f"{when}: parameter {name}")
-        sa, sb = oa.state.get(pa[name], {}), ob.state.get(pb[name], {})
-        assert sa.keys() == sb.keys(), f"{when}: state keys of {name}"
-        for key in sb:
-            assert_close(sa[key], sb[key], f"{when}: state[{name}][{key!r}]")
+    testing.assert_same_state(pa, pb, oa, ob, rtol=RTOL, when=when)
 
 
 # ----------------------------------------------------------------------------- lockstep with torch
