@@ -153,21 +153,23 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             model.train()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), dtype=torch.long, device=device)
+            losses, predictions, targets = [], [], []  # kept on the device; summed once per epoch
             for step, (xb, yb) in enumerate(batches):
                 logits = model(xb)
                 loss = loss_fn(logits, yb)
                 optimizer.zero_grad(set_to_none=True)
                 (loss + l1 * l1_penalty(model) if l1 else loss).backward()
                 optimizer.step()
-                loss_sum += loss.detach() * len(xb)
-                correct += (logits.argmax(dim=1) == yb).sum()
+                losses.append(loss.detach())
+                predictions.append(logits.argmax(dim=1))
+                targets.append(yb)
                 bar.update()
-                if step % 100 == 99 and not torch.isfinite(loss_sum):
+                if step % 100 == 99 and not torch.isfinite(losses[-1]):
                     break  # diverged: no use finishing the epoch
-            history.train_loss.append(loss_sum.item() / len(x))
-            history.train_acc.append(correct.item() / len(x))
+            sizes = torch.tensor([len(t) for t in targets], device=device)
+            seen = int(sizes.sum())
+            history.train_loss.append((torch.stack(losses) * sizes).sum().item() / seen)
+            history.train_acc.append((torch.cat(predictions) == torch.cat(targets)).sum().item() / seen)
             if not math.isfinite(history.train_loss[-1]):
                 history.epoch_time.append(time.perf_counter() - start)
                 history.diverged_epoch = epoch
