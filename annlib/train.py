@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,8 +74,9 @@ def _progress_bar(total: int, progress: bool | None, *, unit: str = "batch"):
         from tqdm.auto import tqdm
     except ImportError:
         from tqdm import tqdm
-    options = {} if progress is None else {"disable": not progress}
-    return tqdm(total=total, unit=unit, leave=False, **options)
+    if progress is None:  # tqdm.notebook ignores TQDM_DISABLE and would embed a widget anyway
+        progress = os.environ.get("TQDM_DISABLE", "").lower() not in ("1", "true", "yes")
+    return tqdm(total=total, unit=unit, leave=False, disable=not progress)
 
 
 def default_device() -> torch.device:
@@ -127,7 +129,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     device
         Where to train; ``None`` picks CUDA when present. The model and data are moved there.
     progress
-        Show a progress bar; ``None`` leaves it to tqdm (``TQDM_DISABLE=1`` silences it, which
+        Show a progress bar; ``None`` shows one unless ``TQDM_DISABLE=1`` (which
         the book build does).
 
     Returns

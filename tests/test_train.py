@@ -115,3 +115,15 @@ def test_history_round_trips_through_dict():
                       diverged_epoch=2)
     again = train.History.from_dict(h.to_dict())
     assert again.diverged_epoch == 2 and again.train_acc == h.train_acc and math.isnan(again.train_loss[1])
+
+
+@pytest.mark.parametrize("env, progress, disabled", [("1", None, True), ("", None, False),
+                                                     ("1", True, False), ("", False, True)])
+def test_progress_bar_follows_tqdm_disable_unless_told(monkeypatch, env, progress, disabled):
+    # tqdm.notebook ignores TQDM_DISABLE, so fit reads it itself: the book build sets it.
+    monkeypatch.setenv("TQDM_DISABLE", env)
+    bar = train._progress_bar(10, progress)
+    try:
+        assert bar.disable is disabled
+    finally:
+        bar.close()
