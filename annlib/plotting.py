@@ -6,14 +6,16 @@ every figure of the book. Nothing here calls ``plt.show()`` or touches rcParams.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.axes import Axes
 
 from annlib.train import History
 
-__all__ = ["COLORS", "color", "plot_history", "plot_histories"]
+__all__ = ["COLORS", "color", "plot_history", "plot_histories", "autograd_graph", "plot_autograd_graph"]
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {
@@ -21,12 +23,19 @@ COLORS = {
     "adam": "#D55E00",
     "relu": "#D55E00", "sigmoid": "#0072B2", "tanh": "#009E73",
     "train": "#0072B2", "val": "#D55E00", "test": "#000000",
+    # losses (the loss-functions chapter)
+    "l1": "#E69F00", "mse": "#882255", "cross-entropy": "#44AA99", "cross_entropy": "#44AA99",
+    "huber": "#332288",
+    # regularizers (the regularization chapter)
+    "no regularization": "#000000", "early stopping": "#0072B2", "dropout (p=0.5)": "#009E73",
+    "l2 penalty (weight decay)": "#D55E00", "l1 penalty": "#CC79A7",
 }
 _CYCLE = ["#E69F00", "#F0E442", "#999999", "#882255", "#44AA99", "#332288"]
 
 
 def color(name: str) -> str:
-    """The book-wide colour of ``name`` (an optimizer, an activation, a split), stable across figures."""
+    """The book-wide colour of ``name`` (an optimizer, activation, loss, regularizer or split),
+    stable across figures; other names get a colour from a fixed cycle, by a hash of the name."""
     key = name.lower()
     if key in COLORS:
         return COLORS[key]
@@ -81,3 +90,62 @@ def plot_histories(histories: Mapping[str, History], *, metric: str = "val_loss"
 def _last_finite(values: list[float]) -> float:
     finite = [v for v in values if v == v and abs(v) != float("inf")]
     return finite[-1] if finite else 0.0
+
+
+def autograd_graph(root) -> tuple[dict, set]:
+    """Walk the backward graph from the node ``root`` (a tensor's ``grad_fn``).
+
+    Returns the depth of every node (its longest distance from ``root``) and the edges
+    ``(node, child, i)``: ``child`` is the backward node of input ``i`` of ``node``'s operation.
+    The walk follows ``next_functions`` and ends at ``AccumulateGrad`` nodes, one per leaf.
+    """
+    if root is None:
+        raise ValueError("no backward graph: the tensor has no grad_fn (is it a leaf, or was it "
+                         "computed without requires_grad=True / under torch.no_grad()?)")
+    depth, edges, todo = {root: 0}, set(), [root]
+    while todo:
+        node = todo.pop()
+        for i, (child, _) in enumerate(node.next_functions):
+            if child is None:                  # an input that needs no gradient
+                continue
+            edges.add((node, child, i))
+            if depth.get(child, -1) < depth[node] + 1:
+                depth[child] = depth[node] + 1
+                todo.append(child)
+    return depth, edges
+
+
+def plot_autograd_graph(tensor: torch.Tensor, *, names: Mapping[torch.Tensor, str] | None = None,
+                        ax: Axes | None = None) -> Axes:
+    """Draw the backward graph of ``tensor`` as boxes, one row per depth, the tensor at the top.
+
+    ``names`` maps leaf tensors to labels (``{w: "w"}``); unnamed leaves are labelled by shape.
+    Leaves (``AccumulateGrad`` nodes) are orange, operations blue.
+    """
+    depth, edges = autograd_graph(tensor.grad_fn)
+    ax = ax if ax is not None else plt.gca()
+    labels = {id(t): name for t, name in (names or {}).items()}
+    rows, where = {}, {}
+    for node, d in depth.items():
+        rows.setdefault(d, []).append(node)
+    for d in sorted(rows):                     # place each row under its parents, to avoid crossings
+        under = {node: statistics.mean(where[p][0] + i / 10 for p, c, i in edges if c is node)
+                 for node in rows[d] if d > 0}
+        rows[d].sort(key=lambda node: under.get(node, 0))
+        where.update({node: (i - (len(rows[d]) - 1) / 2, -d) for i, node in enumerate(rows[d])})
+    for parent, child, _ in edges:
+        ax.annotate("", xy=where[child], xytext=where[parent],
+                    arrowprops=dict(arrowstyle="-|>", color="0.4", shrinkA=11, shrinkB=11))
+    for node, (u, v) in where.items():
+        leaf = hasattr(node, "variable")
+        if leaf:
+            name = labels.get(id(node.variable), "×".join(map(str, node.variable.shape)) or "scalar")
+            text = f"{name}.grad +="
+        else:
+            text = node.name()
+        ax.text(u, v, text, ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round", fc="#E69F00" if leaf else "#DDEEFF", ec="0.3"))
+    widest = max(len(row) for row in rows.values())
+    ax.set(xlim=(-widest / 2 - 0.3, widest / 2 + 0.3), ylim=(-max(rows) - 0.5, 0.5))
+    ax.axis("off")
+    return ax

@@ -42,3 +42,38 @@ def test_colour_is_stable_for_unknown_names():
 def test_bad_metric():
     with pytest.raises(ValueError, match="metric must be"):
         plotting.plot_history(history(), metric="f1")
+
+
+@pytest.mark.parametrize("group", [["sgd", "sgd+momentum", "adagrad", "rmsprop", "adam"],
+                                   ["relu", "sigmoid", "tanh"], ["L1", "MSE", "cross-entropy", "Huber"],
+                                   ["no regularization", "early stopping", "dropout (p=0.5)",
+                                    "L2 penalty (weight decay)", "L1 penalty"]])
+def test_names_drawn_in_one_figure_get_distinct_fixed_colours(group):
+    colours = [plotting.color(name) for name in group]
+    assert len(set(colours)) == len(group)
+    assert all(name.lower() in plotting.COLORS for name in group)
+
+
+def test_autograd_graph_finds_every_operation_and_leaf_at_its_longest_depth():
+    import torch
+    w, b = torch.randn(3, requires_grad=True), torch.randn(1, requires_grad=True)
+    x = torch.randn(4, 3)                      # data: needs no gradient, so not in the graph
+    loss = torch.sigmoid(x @ w + b).sum()
+    depth, edges = plotting.autograd_graph(loss.grad_fn)
+    by_name = {node.name(): d for node, d in depth.items() if not hasattr(node, "variable")}
+    assert by_name == {"SumBackward0": 0, "SigmoidBackward0": 1, "AddBackward0": 2, "MvBackward0": 3}
+    leaves = {id(node.variable): d for node, d in depth.items() if hasattr(node, "variable")}
+    assert leaves == {id(w): 4, id(b): 3}
+    assert len(edges) == 5
+    with pytest.raises(ValueError, match="no backward graph"):
+        plotting.autograd_graph(w.detach().grad_fn)
+
+
+def test_plot_autograd_graph_labels_leaves_by_name_or_shape():
+    import torch
+    w, v = torch.randn(3, requires_grad=True), torch.randn(2, 3, requires_grad=True)
+    fig, ax = plt.subplots()
+    plotting.plot_autograd_graph((v @ w).sum(), names={w: "w"}, ax=ax)
+    texts = sorted(t.get_text() for t in ax.texts if t.get_text())      # arrows are empty annotations
+    assert texts == ["2×3.grad +=", "MvBackward0", "SumBackward0", "w.grad +="], texts
+    plt.close(fig)
