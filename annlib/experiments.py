@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,14 +175,18 @@ def _write_entry(path: Path, config: Experiment, history: train.History) -> None
         raise
 
 
-def run_all(configs: dict[str, Experiment], *, cache: bool = True,
-            device: str | torch.device | None = None, progress: bool | None = None) -> dict[str, Result]:
-    """Run several named configs one after the other (a bar counts them); returns name → Result."""
+def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
+            device: str | torch.device | None = None,
+            progress: bool | None = None) -> dict[Hashable, Result]:
+    """Run several named configs one after the other (a bar counts them); returns name → Result.
+
+    Names can be any hashable, e.g. tuples ``(lr, batch_size)``; the bar shows ``str(name)``.
+    """
     bar = train._progress_bar(len(configs), progress, unit="run")
     results = {}
     try:
         for name, config in configs.items():
-            bar.set_description(name)
+            bar.set_description(str(name))
             results[name] = run(config, cache=cache, device=device, progress=progress)
             bar.update()
     finally:
