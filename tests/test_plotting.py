@@ -4,6 +4,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from annlib import plotting, train  # noqa: E402
 
@@ -55,7 +56,6 @@ def test_names_drawn_in_one_figure_get_distinct_fixed_colours(group):
 
 
 def test_autograd_graph_finds_every_operation_and_leaf_at_its_longest_depth():
-    import torch
     w, b = torch.randn(3, requires_grad=True), torch.randn(1, requires_grad=True)
     x = torch.randn(4, 3)                      # data: needs no gradient, so not in the graph
     loss = torch.sigmoid(x @ w + b).sum()
@@ -70,7 +70,6 @@ def test_autograd_graph_finds_every_operation_and_leaf_at_its_longest_depth():
 
 
 def test_plot_autograd_graph_labels_leaves_by_name_or_shape():
-    import torch
     w, v = torch.randn(3, requires_grad=True), torch.randn(2, 3, requires_grad=True)
     fig, ax = plt.subplots()
     plotting.plot_autograd_graph((v @ w).sum(), names={w: "w"}, ax=ax)
