@@ -49,23 +49,25 @@ def naive_samples_per_second(batch_size: int, steps: int) -> float:
     return seen / (time.perf_counter() - start)
 
 
-def annlib_samples_per_second(batch_size: int) -> float:
+def _tensor_setup():
+    """The standardized training images in one tensor, the model and annlib's optimizer."""
     mnist = data.load_mnist()
     x, y = data.to_features(mnist.train_images), mnist.train_labels
     torch.manual_seed(0)
     model = models.mlp([784, 128, 64, 10])
     optimizer = experiments.Experiment(optimizer="adam", lr=1e-3).build_optimizer(model.parameters())
+    return x, y, model, optimizer
+
+
+def annlib_samples_per_second(batch_size: int) -> float:
+    x, y, model, optimizer = _tensor_setup()
     history = train.fit(model, optimizer, (x, y), epochs=1, batch_size=batch_size, device="cpu", progress=False)
     return len(x) / history.wall_time
 
 
 def plain_samples_per_second(batch_size: int) -> float:
     """The floor: a bare loop over shuffled minibatches of one tensor, no metrics, no checks."""
-    mnist = data.load_mnist()
-    x, y = data.to_features(mnist.train_images), mnist.train_labels
-    torch.manual_seed(0)
-    model = models.mlp([784, 128, 64, 10])
-    optimizer = experiments.Experiment(optimizer="adam", lr=1e-3).build_optimizer(model.parameters())
+    x, y, model, optimizer = _tensor_setup()
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     for index in torch.randperm(len(x)).split(batch_size):
