@@ -28,7 +28,7 @@ from torch.nn import functional as F
 from annlib import data, models, train
 
 __all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result",
-           "cache_dir", "cache_key", "code_checksum", "run", "run_all"]
+           "cache_dir", "cache_key", "code_checksum", "run", "run_all", "train_model"]
 
 log = logging.getLogger("annlib.experiments")
 
@@ -194,6 +194,27 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
     return results
 
 
+def train_model(config: Experiment, *, validate: bool = True, device: str | torch.device | None = None,
+                progress: bool | None = None) -> tuple[torch.nn.Module, train.History]:
+    """Train ``config`` from scratch, without the cache, and return the model with its history.
+
+    This is the computation behind :func:`run`, which keeps only the history. ``validate=False``
+    skips the validation pass after each epoch: faster, and the training computation is the same
+    (early stopping needs the validation loss, so a config with ``patience`` then raises).
+    """
+    device = torch.device(device) if device is not None else train.default_device()
+    splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size,
+                               seed=config.seed, device=device)
+    torch.manual_seed(config.seed)
+    model = models.mlp([784, *config.hidden, 10], activation=config.activation, dropout=config.dropout)
+    history = train.fit(model, config.build_optimizer(model.parameters()), splits.train,
+                        val_data=splits.val if validate else None, test_data=splits.test,
+                        epochs=config.epochs, batch_size=config.batch_size, loss_fn=LOSSES[config.loss],
+                        l1=config.l1, patience=config.patience, seed=config.seed, device=device,
+                        progress=progress)
+    return model, history
+
+
 def run(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,
         progress: bool | None = None) -> Result:
     """Run ``config`` on MNIST (or fetch its result from the cache) and return the result.
@@ -204,15 +225,7 @@ def run(config: Experiment, *, cache: bool = True, device: str | torch.device | 
     path = cache_dir() / f"{cache_key(config)}.json"
     if use_cache and (history := _read_entry(path, config)) is not None:
         return Result(config, history, cached=True)
-    device = torch.device(device) if device is not None else train.default_device()
-    splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size,
-                               seed=config.seed, device=device)
-    torch.manual_seed(config.seed)
-    model = models.mlp([784, *config.hidden, 10], activation=config.activation, dropout=config.dropout)
-    history = train.fit(model, config.build_optimizer(model.parameters()), splits.train,
-                        val_data=splits.val, test_data=splits.test, epochs=config.epochs,
-                        batch_size=config.batch_size, loss_fn=LOSSES[config.loss], l1=config.l1,
-                        patience=config.patience, seed=config.seed, device=device, progress=progress)
+    _, history = train_model(config, device=device, progress=progress)
     if use_cache and not history.interrupted:
         _write_entry(path, config, history)
     return Result(config, history)

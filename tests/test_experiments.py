@@ -155,3 +155,19 @@ def test_summary_of_a_diverged_run_has_no_numbers_that_look_valid():
     h = experiments.train.History(train_loss=[float("nan")], train_acc=[0.1], epoch_time=[1.0], diverged_epoch=1)
     row = experiments.Result(SMALL, h).summary()
     assert row["diverged at epoch"] == 1 and row["final train loss"] is None and row["test acc (%)"] is None
+
+
+def test_train_model_is_the_computation_behind_run(tiny_runs):
+    model, history = experiments.train_model(SMALL, device="cpu", progress=False)
+    result = experiments.run(SMALL, cache=False, device="cpu", progress=False)
+    assert isinstance(model, torch.nn.Module) and history.test_acc == result.history.test_acc
+    assert history.train_loss == result.history.train_loss and history.val_loss == result.history.val_loss
+    quiet_model, quiet = experiments.train_model(SMALL, validate=False, device="cpu", progress=False)
+    assert quiet.val_loss == [] and quiet.train_loss == history.train_loss   # same training
+    assert all(torch.equal(a, b) for a, b in zip(quiet_model.state_dict().values(),
+                                                 model.state_dict().values()))
+
+
+def test_train_model_without_validation_cannot_stop_early(tiny_runs):
+    with pytest.raises(ValueError, match="early stopping needs val_data"):
+        experiments.train_model(dataclasses.replace(SMALL, patience=2), validate=False, device="cpu", progress=False)
