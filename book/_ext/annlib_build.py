@@ -42,6 +42,24 @@ def _check_fingerprint(app, env, added, changed, removed):
     return sorted(env.found_docs)
 
 
+def _drop_repeated_scripts(app, pagename, templatename, context, doctree):
+    """Keep one copy of each script a page would load twice.
+
+    sphinx-thebe's and sphinx-togglebutton's inline configuration scripts reach the page twice,
+    once with the file name ``None`` and once with ``""`` (so Sphinx does not see them as equal); a
+    repeated ``const THEBE_JS_URL`` is a SyntaxError in the browser (checks/browser.py fails on it).
+    """
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {})
+        key = (getattr(script, "filename", script) or "", getattr(script, "priority", 0),
+               tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    context["script_files"] = scripts
+
+
 def setup(app):
     # Progress bars are for people at a terminal or a live notebook, not for static pages.
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -49,4 +67,5 @@ def setup(app):
     # set ANNLIB_CACHE_DIR to share them between builds (as the publishing workflow does).
     os.environ.setdefault("ANNLIB_CACHE_DIR", str(Path(app.outdir).parent / ".annlib_cache"))
     app.connect("env-get-outdated", _check_fingerprint)
+    app.connect("html-page-context", _drop_repeated_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
