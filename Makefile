@@ -1,6 +1,9 @@
 # make book  — build the whole book (executes every chapter) into _build/html
 # make test  — run annlib's test suite
 # make clean — remove the build, its caches and the virtual environment
+# make check-html   — load every built page in headless Chromium with the network blocked
+# make check-binder — run every chapter in an environment made only from binder/ (as Binder would)
+# make zip          — _build/html/ann-pytorch-book-html.zip, the book for offline reading
 # Each target creates .venv with the Python found as $(PYTHON) (3.10 or newer) and installs what it needs.
 
 PYTHON ?= python3
@@ -9,13 +12,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS ?= -W -n --keep-going
 
-.PHONY: book test data clean
+.PHONY: book test data clean check-html check-binder zip
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "annlib needs Python 3.10 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -c constraints.txt -e ".[book,test]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[book,test,check]"
 	touch $(STAMP)
 
 data: $(STAMP)
@@ -27,6 +30,18 @@ book: data
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+check-html: $(STAMP)
+	$(BIN)/python checks/browser.py
+
+check-binder:
+	$(PYTHON) checks/binder.py
+
+zip: $(STAMP)
+	rm -f _build/html/ann-pytorch-book-html.zip _build/ann-pytorch-book-html.zip
+	cd _build && ../$(BIN)/python -m zipfile -c ann-pytorch-book-html.zip html/
+	mv _build/ann-pytorch-book-html.zip _build/html/
+	@echo "_build/html/ann-pytorch-book-html.zip: unzip it anywhere and open html/index.html"
 
 clean:
 	rm -rf _build $(VENV)
