@@ -8,17 +8,25 @@ Equal configs give equal results: the run is seeded, and a finished result is st
 keyed by a SHA-256 of the config's canonical JSON, :data:`RESULTS_VERSION`, annlib's source and
 the data checksum. The cache lives in ``$ANNLIB_CACHE_DIR`` (default ``~/.cache/annlib/experiments``);
 set ``ANNLIB_NO_CACHE=1`` or pass ``cache=False`` to bypass it.
+
+On the CPU every experiment trains on one thread, so its numbers do not depend on how many
+cores the machine has or on how many experiments run at once, and :func:`run_all` runs the
+configs that are not cached side by side in worker processes, one per core (set
+``ANNLIB_WORKERS`` or pass ``workers`` to choose; 1 runs them in this process).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import tempfile
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +36,7 @@ from torch.nn import functional as F
 from annlib import data, models, train
 
 __all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result",
-           "cache_dir", "cache_key", "code_checksum", "run", "run_all", "train_model"]
+           "cache_dir", "cache_key", "code_checksum", "default_workers", "run", "run_all", "train_model"]
 
 log = logging.getLogger("annlib.experiments")
 
@@ -175,23 +183,122 @@ def _write_entry(path: Path, config: Experiment, history: train.History) -> None
         raise
 
 
+# A picklable callable each worker process calls first; None in use. Tests set it to give the
+# workers the same synthetic data as the parent process.
+_WORKER_SETUP: Callable[[], None] | None = None
+_CGROUP, _MEMINFO = Path("/sys/fs/cgroup"), Path("/proc/meminfo")  # Linux; elsewhere they are absent
+
+
+def default_workers(device: torch.device) -> int:
+    """``$ANNLIB_WORKERS``, else as many workers as the CPU cores and the memory allow (1 on a GPU).
+
+    The cores are those this process may use, capped by a container's CPU quota (cgroup v2
+    ``cpu.max``, as on Binder, where a pod sees the host's cores but may use one or two); each
+    worker is given 1 GiB of the memory available (it holds torch and a copy of MNIST, about
+    half of that).
+    """
+    if os.environ.get("ANNLIB_WORKERS"):
+        workers = int(os.environ["ANNLIB_WORKERS"])
+        if workers < 1:
+            raise ValueError(f"ANNLIB_WORKERS must be a positive integer, got {workers}")
+        return workers
+    if device.type != "cpu":
+        return 1  # one GPU: the runs would only queue for it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = (_CGROUP / "cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        meminfo = _MEMINFO.read_text().splitlines()
+        available_kib = int(next(line for line in meminfo if line.startswith("MemAvailable:")).split()[1])
+        with contextlib.suppress(OSError, ValueError):
+            limit = (_CGROUP / "memory.max").read_text().strip()
+            used = (_CGROUP / "memory.current").read_text().strip()
+            if limit != "max":
+                available_kib = min(available_kib, (int(limit) - int(used)) // 1024)
+        cores = min(cores, max(1, available_kib // 2**20))
+    return max(1, cores)
+
+
+def _init_worker(setup: Callable[[], None] | None) -> None:
+    os.environ["TQDM_DISABLE"] = "1"
+    if setup is not None:
+        setup()
+
+
+def _run_in_worker(config: Experiment, cache: bool, device: str) -> Result:
+    return run(config, cache=cache, device=device, progress=False)
+
+
 def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
-            device: str | torch.device | None = None,
-            progress: bool | None = None) -> dict[Hashable, Result]:
-    """Run several named configs one after the other (a bar counts them); returns name → Result.
+            device: str | torch.device | None = None, progress: bool | None = None,
+            workers: int | None = None) -> dict[Hashable, Result]:
+    """Run several named configs; returns name → Result, in the order given.
+
+    Cached results are read first; the configs left are run side by side in ``workers`` processes
+    (default :func:`default_workers`), each on one thread, and each result is cached as it
+    finishes. ``workers=1`` runs them one after the other in this process; the numbers are the
+    same either way. A bar counts the runs. On Ctrl-C the workers are stopped and
+    ``KeyboardInterrupt`` is raised; the runs that finished are in the cache.
 
     Names can be any hashable, e.g. tuples ``(lr, batch_size)``; the bar shows ``str(name)``.
     """
+    device = torch.device(device) if device is not None else train.default_device()
+    workers = default_workers(device) if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers}")
+    use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
+    results: dict[Hashable, Result] = {}
+    for name, config in configs.items():
+        if use_cache and (history := _read_entry(cache_dir() / f"{cache_key(config)}.json", config)) is not None:
+            results[name] = Result(config, history, cached=True)
+    todo = {name: config for name, config in configs.items() if name not in results}
     bar = train._progress_bar(len(configs), progress, unit="run")
-    results = {}
+    bar.update(len(results))
     try:
-        for name, config in configs.items():
-            bar.set_description(str(name))
-            results[name] = run(config, cache=cache, device=device, progress=progress)
-            bar.update()
+        if min(workers, len(todo)) <= 1:
+            for name, config in todo.items():
+                bar.set_description(str(name))
+                results[name] = run(config, cache=cache, device=device, progress=progress)
+                bar.update()
+        else:
+            _run_in_pool(todo, results, bar, workers=min(workers, len(todo)), cache=cache, device=device)
     finally:
         bar.close()
-    return results
+    return {name: results[name] for name in configs}
+
+
+def _run_in_pool(todo, results, bar, *, workers: int, cache: bool, device: torch.device) -> None:
+    # spawn, not fork: a forked copy of a process that has started torch's threads can hang.
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=_init_worker, initargs=(_WORKER_SETUP,))
+    try:
+        futures = {pool.submit(_run_in_worker, config, cache, str(device)): name for name, config in todo.items()}
+        bar.set_description(f"{workers} workers")
+        for future in concurrent.futures.as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update()
+    except BaseException:  # Ctrl-C or a failed run: stop the others now, not after their runs
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _one_thread(device: torch.device):
+    """Train on one CPU thread: the same arithmetic whatever the core count (no-op on a GPU)."""
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def train_model(config: Experiment, *, validate: bool = True, device: str | torch.device | None = None,
@@ -201,17 +308,19 @@ def train_model(config: Experiment, *, validate: bool = True, device: str | torc
     This is the computation behind :func:`run`, which keeps only the history. ``validate=False``
     skips the validation pass after each epoch: faster, and the training computation is the same
     (early stopping needs the validation loss, so a config with ``patience`` then raises).
+    On the CPU it trains on one thread (see the module's docstring).
     """
     device = torch.device(device) if device is not None else train.default_device()
     splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size,
                                seed=config.seed, device=device)
-    torch.manual_seed(config.seed)
-    model = models.mlp([784, *config.hidden, 10], activation=config.activation, dropout=config.dropout)
-    history = train.fit(model, config.build_optimizer(model.parameters()), splits.train,
-                        val_data=splits.val if validate else None, test_data=splits.test,
-                        epochs=config.epochs, batch_size=config.batch_size, loss_fn=LOSSES[config.loss],
-                        l1=config.l1, patience=config.patience, seed=config.seed, device=device,
-                        progress=progress)
+    with _one_thread(device):
+        torch.manual_seed(config.seed)
+        model = models.mlp([784, *config.hidden, 10], activation=config.activation, dropout=config.dropout)
+        history = train.fit(model, config.build_optimizer(model.parameters()), splits.train,
+                            val_data=splits.val if validate else None, test_data=splits.test,
+                            epochs=config.epochs, batch_size=config.batch_size, loss_fn=LOSSES[config.loss],
+                            l1=config.l1, patience=config.patience, seed=config.seed, device=device,
+                            progress=progress)
     return model, history
 
 

@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import settings
 
 from annlib import data
@@ -37,3 +38,19 @@ def tiny_mnist(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "MNIST_MD5", {n: hashlib.md5(c).hexdigest() for n, c in files.items()})
     monkeypatch.setattr(data, "_LOADED", {})
     return tmp_path, files
+
+
+def synthetic_splits(**kwargs) -> data.Splits:
+    """A small problem shaped like MNIST (784 features, 10 classes) that a small MLP can learn."""
+    g = torch.Generator().manual_seed(0)
+
+    def pair(n):
+        y = torch.arange(n) % 10
+        return torch.randn(n, 784, generator=g) + y.unsqueeze(1).float(), y
+
+    return data.Splits(train=pair(200), val=pair(50), test=pair(50), source="synthetic")
+
+
+def install_synthetic_splits() -> None:
+    """Run first in each experiment worker process (experiments._WORKER_SETUP): the same data there."""
+    data.mnist_splits = synthetic_splits

@@ -6,6 +6,7 @@ import torch
 
 from annlib import data, experiments
 from annlib.experiments import Experiment
+from conftest import install_synthetic_splits, synthetic_splits
 
 
 def test_golden_cache_key():
@@ -67,21 +68,18 @@ def test_optimizer_is_built_with_the_config_values(name, cls):
 
 @pytest.fixture
 def tiny_runs(tmp_path, monkeypatch):
-    """Experiments on a small synthetic problem shaped like MNIST, with a private cache dir."""
-    g = torch.Generator().manual_seed(0)
+    """Experiments on a small synthetic problem shaped like MNIST, with a private cache dir.
 
-    def pair(n):
-        y = torch.arange(n) % 10
-        return torch.randn(n, 784, generator=g) + y.unsqueeze(1).float(), y
-
-    splits = data.Splits(train=pair(200), val=pair(50), test=pair(50), source="synthetic")
+    Worker processes of run_all get the same data through experiments._WORKER_SETUP.
+    """
     calls = []
 
     def fake_splits(**kwargs):
         calls.append(kwargs)
-        return splits
+        return synthetic_splits(**kwargs)
 
     monkeypatch.setattr(data, "mnist_splits", fake_splits)
+    monkeypatch.setattr(experiments, "_WORKER_SETUP", install_synthetic_splits)
     monkeypatch.setenv("ANNLIB_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("ANNLIB_NO_CACHE", raising=False)
     return tmp_path, calls
@@ -149,6 +147,83 @@ def test_run_all_and_summary(tiny_runs):
     h = results["a"].history
     assert row["epochs run"] == 2 and row["test acc (%)"] == pytest.approx(100 * h.test_acc)
     assert row["best val acc (%)"] == pytest.approx(100 * max(h.val_acc)) and row["diverged at epoch"] is None
+
+
+def same_numbers(a, b):
+    """Histories equal in everything but the wall time."""
+    return dataclasses.replace(a, epoch_time=[]) == dataclasses.replace(b, epoch_time=[])
+
+
+def test_run_all_in_workers_gives_the_numbers_of_one_process_and_caches_them(tiny_runs):
+    cache, _ = tiny_runs
+    configs = {f"lr={lr}": dataclasses.replace(SMALL, lr=lr) for lr in (1e-2, 3e-3, 1e-3)}
+    serial = experiments.run_all(configs, cache=False, device="cpu", progress=False, workers=1)
+    assert not list(cache.glob("*.json"))
+    parallel = experiments.run_all(configs, device="cpu", progress=False, workers=2)
+    assert list(parallel) == list(configs) and not any(r.cached for r in parallel.values())
+    for name in configs:   # one thread each, wherever it ran: the same arithmetic, bit for bit
+        assert same_numbers(parallel[name].history, serial[name].history), name
+    assert len(list(cache.glob("*.json"))) == 3
+    again = experiments.run_all(configs, device="cpu", progress=False, workers=2)
+    assert all(r.cached for r in again.values())
+    assert all(same_numbers(again[n].history, parallel[n].history) for n in configs)
+
+
+def test_run_all_reads_the_cache_and_runs_only_what_is_missing(tiny_runs):
+    first = experiments.run_all({"a": SMALL}, device="cpu", progress=False)
+    both = experiments.run_all({"b": dataclasses.replace(SMALL, lr=1e-3), "a": SMALL}, device="cpu", progress=False)
+    assert list(both) == ["b", "a"] and both["a"].cached and not both["b"].cached
+    assert both["a"].history == first["a"].history
+
+
+def test_training_uses_one_thread_and_restores_the_count(tiny_runs):
+    torch.set_num_threads(2)
+    seen = []
+    real_fit = experiments.train.fit
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_fit(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(experiments.train, "fit", spy)
+        experiments.train_model(SMALL, device="cpu", progress=False)
+    assert seen == [1] and torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_bad_worker_counts(tiny_runs, monkeypatch, workers):
+    with pytest.raises(ValueError, match=f"workers must be a positive integer, got {workers}"):
+        experiments.run_all({"a": SMALL}, device="cpu", progress=False, workers=workers)
+    monkeypatch.setenv("ANNLIB_WORKERS", str(workers))
+    with pytest.raises(ValueError, match=f"ANNLIB_WORKERS must be a positive integer, got {workers}"):
+        experiments.run_all({"a": SMALL}, device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("cpu_max, memory_max, expected", [
+    (None, None, 2),                          # no cgroup files: the cores, memory permitting
+    ("max 100000", "max", 2),                 # no quota
+    ("100000 100000", "max", 1),              # a Binder-like pod: one CPU of many visible
+    ("250000 100000", "max", 2),              # 2.5 CPUs, but only 2 cores here
+    ("max 100000", str(2 * 2**30), 1),        # 2 GiB limit, 1.5 GiB of it in use
+])
+def test_default_workers_follow_cores_quota_and_memory(tmp_path, monkeypatch, cpu_max, memory_max, expected):
+    cgroup = tmp_path / "cgroup"
+    cgroup.mkdir()
+    if cpu_max:
+        (cgroup / "cpu.max").write_text(cpu_max + "\n")
+        (cgroup / "memory.max").write_text(memory_max + "\n")
+        (cgroup / "memory.current").write_text(str(3 * 2**29) + "\n")
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 25000000 kB\nMemAvailable: 20000000 kB\n")
+    monkeypatch.setattr(experiments, "_CGROUP", cgroup)
+    monkeypatch.setattr(experiments, "_MEMINFO", meminfo)
+    monkeypatch.setattr(experiments.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delenv("ANNLIB_WORKERS", raising=False)
+    assert experiments.default_workers(torch.device("cpu")) == expected
+    assert experiments.default_workers(torch.device("cuda")) == 1
+    monkeypatch.setenv("ANNLIB_WORKERS", "3")
+    assert experiments.default_workers(torch.device("cpu")) == 3
 
 
 def test_summary_of_a_diverged_run_has_no_numbers_that_look_valid():
