@@ -38,7 +38,7 @@ import torch
 __all__ = [
     "MNIST_MD5", "SOURCES", "MNIST", "MNISTUnavailableError", "Batches", "Splits",
     "default_root", "ensure_mnist", "read_idx", "load_mnist", "to_features",
-    "train_val_split", "mnist_splits", "data_checksum",
+    "train_val_split", "mnist_splits", "data_checksum", "random_shift",
 ]
 
 log = logging.getLogger("annlib.data")
@@ -306,6 +306,32 @@ def to_features(images: torch.Tensor) -> torch.Tensor:
     if images.dtype != torch.uint8 or images.dim() != 3:
         raise ValueError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {tuple(images.shape)}")
     return (images.reshape(len(images), -1).float() / 255 - MEAN) / STD
+
+
+def random_shift(x: torch.Tensor, max_shift: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each image (a row of 784 standardized pixels) moved by a random whole number of pixels,
+    at most ``max_shift`` in each direction; the pixels moved in are blank (a 0 pixel,
+    standardized). A data augmentation: a shifted digit is the same digit.
+
+    The shifts are drawn on the CPU from ``generator`` (torch's global one if None), so a seeded
+    generator gives the same images on any device.
+    """
+    if x.dim() != 2 or x.shape[1] != 28 * 28:
+        raise ValueError(f"expected images as rows of 784 pixels, got shape {tuple(x.shape)}")
+    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or not 0 <= max_shift < 28:
+        raise ValueError(f"max_shift must be an integer in [0, 28), got {max_shift!r}")
+    n, m = len(x), max_shift
+    if m == 0:
+        return x.clone()
+    blank = -MEAN / STD
+    padded = torch.nn.functional.pad(x.reshape(n, 28, 28), (m, m, m, m), value=blank)
+    dy, dx = (torch.randint(-m, m + 1, (n,), generator=generator).to(x.device) for _ in range(2))
+    out = torch.empty(n, 28, 28, dtype=x.dtype, device=x.device)
+    for i in range(-m, m + 1):
+        for j in range(-m, m + 1):
+            pick = (dy == i) & (dx == j)                      # the images shifted by (i, j)
+            out[pick] = padded[pick, m + i:m + i + 28, m + j:m + j + 28]
+    return out.reshape(n, 784)
 
 
 def train_val_split(x: torch.Tensor, y: torch.Tensor, *, val_size: int, seed: int = 0

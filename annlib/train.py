@@ -11,7 +11,7 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -110,6 +110,8 @@ def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *, epochs: int,
         batch_size: int = 64, val_data: Pair | None = None, test_data: Pair | None = None,
         loss_fn: LossFn = F.cross_entropy, l1: float = 0.0, patience: int | None = None,
+        lr_steps: Mapping[int, float] | None = None,
+        augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
         seed: int = 0, device: str | torch.device | None = None,
         progress: bool | None = None) -> History:
     """Train ``model`` with ``optimizer`` on ``train_data = (x, y)`` for ``epochs`` epochs.
@@ -122,7 +124,16 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         Weight λ of an L1 penalty λ·Σ|w| added to the loss (the reported loss excludes it).
     patience
         Early stopping: stop when the validation loss has not improved for this many epochs,
-        and restore the weights of the best epoch. Needs ``val_data``.
+        and restore the weights of the best epoch. Needs ``val_data``. A patience of at least
+        ``epochs`` never stops the run but still restores the best epoch.
+    lr_steps
+        A step schedule ``{epoch: lr}``: from the start of that epoch on (epochs count from 1),
+        every parameter group of ``optimizer`` trains at ``lr``, as ``torch.optim.lr_scheduler``
+        would set it.
+    augment
+        ``augment(x)`` is called on the training inputs at the start of every epoch, and the
+        epoch trains on what it returns (same length; the labels are kept), e.g.
+        :func:`annlib.data.random_shift`.
     seed
         Seeds the shuffling of the minibatches. Weight initialization and dropout use torch's
         global generator: call ``torch.manual_seed`` before building the model.
@@ -145,6 +156,12 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         raise ValueError(f"early stopping needs val_data and patience >= 1, got patience={patience!r}")
     if l1 < 0:
         raise ValueError(f"l1 must be non-negative, got {l1}")
+    lr_steps = dict(lr_steps or {})
+    for step_epoch, lr in lr_steps.items():
+        if isinstance(step_epoch, bool) or not isinstance(step_epoch, int) or not 1 <= step_epoch <= epochs:
+            raise ValueError(f"lr_steps epochs must be integers in [1, {epochs}], got {step_epoch!r}")
+        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"lr_steps learning rates must be positive and finite, got {lr!r}")
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
     x, y = (t.to(device) for t in train_data)
@@ -154,6 +171,13 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
+            if epoch in lr_steps:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_steps[epoch]
+            if augment is not None:
+                batches.x = augment(x)
+                if batches.x.shape[0] != len(y):
+                    raise ValueError(f"augment returned {batches.x.shape[0]} rows for {len(y)} labels")
             model.train()
             losses, predictions, targets = [], [], []  # kept on the device; summed once per epoch
             for step, (xb, yb) in enumerate(batches):

@@ -262,3 +262,50 @@ def test_real_mnist_verifies_and_has_the_known_shape():
     for name, md5 in data.MNIST_MD5.items():
         path = data.default_root() / "MNIST" / "raw" / name
         assert hashlib.md5(path.read_bytes()).hexdigest() == md5
+
+
+def _digit_like(n=6, seed=0):
+    """Standardized images that are blank but for a random block, away from the borders."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.zeros(n, 28, 28, dtype=torch.uint8)
+    for k in range(n):
+        r, c = torch.randint(4, 18, (2,), generator=g).tolist()
+        images[k, r:r + 6, c:c + 6] = torch.randint(1, 256, (6, 6), generator=g, dtype=torch.uint8)
+    return data.to_features(images)
+
+
+def test_random_shift_moves_each_image_by_at_most_max_shift_and_blanks_the_rest():
+    x = _digit_like(50)
+    blank = -data.MEAN / data.STD
+    out = data.random_shift(x, 2, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    moves = []
+    for before, after in zip(x.reshape(-1, 28, 28), out.reshape(-1, 28, 28)):
+        padded = torch.nn.functional.pad(before, (2, 2, 2, 2), value=blank)
+        found = [(i, j) for i in range(-2, 3) for j in range(-2, 3)
+                 if torch.equal(padded[2 + i:30 + i, 2 + j:30 + j], after)]
+        assert found, "an image is not a shift of its original"
+        moves.append(found[0])
+    assert len(set(moves)) > 10  # the shifts vary between images
+
+
+def test_random_shift_is_seeded_and_zero_shift_is_a_copy():
+    x = _digit_like()
+    a = data.random_shift(x, 3, generator=torch.Generator().manual_seed(1))
+    b = data.random_shift(x, 3, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    same = data.random_shift(x, 0)
+    assert torch.equal(same, x) and same.data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize("shape, max_shift, message", [
+    ((4, 28, 28), 1, "rows of 784 pixels"),
+    ((4, 100), 1, "rows of 784 pixels"),
+    ((4, 784), -1, "max_shift must be"),
+    ((4, 784), 28, "max_shift must be"),
+    ((4, 784), 1.5, "max_shift must be"),
+    ((4, 784), True, "max_shift must be"),
+])
+def test_random_shift_rejects_bad_input(shape, max_shift, message):
+    with pytest.raises(ValueError, match=message):
+        data.random_shift(torch.zeros(shape), max_shift)

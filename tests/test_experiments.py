@@ -1,3 +1,4 @@
+import concurrent.futures
 import dataclasses
 import json
 
@@ -13,7 +14,7 @@ def test_golden_cache_key():
     """Pins the key of one config: a change to the hashing or the defaults must be deliberate
     (bump RESULTS_VERSION and update this value)."""
     assert experiments.cache_key(Experiment(), code="golden") == (
-        "2c694b040f9c05383b177c35bbabd218e0708e3dda64fbac14cd74f5536426e4")
+        "747b0a292a1f92ee5dba48194106eb73fe920d5c8e2f21ff4b83ed062e375831")
     assert experiments.RESULTS_VERSION == 1
 
 
@@ -36,6 +37,9 @@ def test_config_is_frozen_canonical_and_replaceable():
     assert Experiment(lr=0.1, epochs=3).to_json() == Experiment(epochs=3, lr=0.1).to_json()
     with pytest.raises(TypeError):
         Experiment("adam")  # keyword-only
+    scheduled = Experiment(epochs=5, lr_steps=[[3, 1e-4], [5, 1e-5]])  # as JSON gives them back
+    assert scheduled.lr_steps == ((3, 1e-4), (5, 1e-5))
+    assert scheduled == Experiment(**json.loads(scheduled.to_json()))
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -51,6 +55,17 @@ def test_config_is_frozen_canonical_and_replaceable():
     ({"dropout": 1.0}, "dropout must be"),
     ({"train_size": 0}, "train_size"),
     ({"patience": 0}, "patience"),
+    ({"epochs": 5, "lr_steps": ((6, 1e-4),)}, "lr_steps must be"),
+    ({"epochs": 5, "lr_steps": ((1, 1e-4),)}, "lr_steps must be"),
+    ({"epochs": 5, "lr_steps": ((3, 1e-4), (2, 1e-5))}, "lr_steps must be"),
+    ({"epochs": 5, "lr_steps": ((3, 1e-4), (3, 1e-5))}, "lr_steps must be"),
+    ({"epochs": 5, "lr_steps": ((3, 0.0),)}, "lr_steps must be"),
+    ({"epochs": 5, "lr_steps": ((3,),)}, "lr_steps must be"),
+    ({"epochs": 5, "lr_steps": 3}, "lr_steps must be"),
+    ({"epochs": 5, "lr_steps": ((3.0, 1e-4),)}, "lr_steps must be"),
+    ({"max_shift": -1}, "max_shift must be"),
+    ({"max_shift": 28}, "max_shift must be"),
+    ({"max_shift": 1.0}, "max_shift must be"),
 ])
 def test_bad_configs(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -246,3 +261,58 @@ def test_train_model_is_the_computation_behind_run(tiny_runs):
 def test_train_model_without_validation_cannot_stop_early(tiny_runs):
     with pytest.raises(ValueError, match="early stopping needs val_data"):
         experiments.train_model(dataclasses.replace(SMALL, patience=2), validate=False, device="cpu", progress=False)
+
+
+def test_schedule_and_shifts_reach_training_and_are_cached(tiny_runs, monkeypatch):
+    cache, _ = tiny_runs
+    seen = []
+    fit = experiments.train.fit
+
+    def spy(model, optimizer, *args, **kwargs):
+        seen.append((kwargs["lr_steps"], kwargs["augment"]))
+        return fit(model, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(experiments.train, "fit", spy)
+    config = dataclasses.replace(SMALL, epochs=3, lr_steps=((3, 1e-3),), max_shift=2, patience=3)
+    first = experiments.run(config, device="cpu", progress=False)
+    again = experiments.run(config, cache=False, device="cpu", progress=False)
+    (steps, augment), _ = seen
+    assert steps == {3: 1e-3} and augment.keywords["max_shift"] == 2
+    assert first.history.train_loss == again.history.train_loss  # the shifts are seeded
+    assert first.history.best_epoch is not None and first.history.epochs == 3  # restored, not stopped
+    plain = experiments.run(dataclasses.replace(config, max_shift=0), cache=False, device="cpu", progress=False)
+    assert plain.history.train_loss != first.history.train_loss
+    assert experiments.run(config, device="cpu", progress=False).cached
+
+
+def test_estimated_cost_grows_with_the_work():
+    cost = experiments._estimated_cost
+    base = Experiment()
+    assert cost(dataclasses.replace(base, epochs=10)) > cost(base)
+    assert cost(dataclasses.replace(base, batch_size=1)) > cost(base)
+    assert cost(dataclasses.replace(base, hidden=(800, 800))) > cost(base)
+    assert cost(dataclasses.replace(base, train_size=1000)) < cost(base)
+
+
+def test_pool_gets_the_longest_runs_first(tiny_runs, monkeypatch):
+    submitted = []
+
+    class InProcessPool:  # runs each submission at once, in this process, and records the order
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def submit(self, fn, config, *args):
+            submitted.append(config)
+            future = concurrent.futures.Future()
+            future.set_result(fn(config, *args))
+            return future
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", InProcessPool)
+    configs = {"short": SMALL, "long": dataclasses.replace(SMALL, epochs=4),
+               "middle": dataclasses.replace(SMALL, epochs=3)}
+    results = experiments.run_all(configs, workers=2, device="cpu", progress=False)
+    assert submitted == [configs["long"], configs["middle"], configs["short"]]
+    assert list(results) == ["short", "long", "middle"]  # returned in the order asked for

@@ -103,6 +103,12 @@ def test_evaluate_counts_correct_predictions():
     ({"epochs": 2.0}, "epochs must be a positive integer"),
     ({"epochs": 1, "patience": 2}, "early stopping needs val_data"),
     ({"epochs": 1, "l1": -1.0}, "l1 must be non-negative"),
+    ({"epochs": 3, "lr_steps": {4: 0.1}}, r"lr_steps epochs must be integers in \[1, 3\]"),
+    ({"epochs": 3, "lr_steps": {0: 0.1}}, "lr_steps epochs must be"),
+    ({"epochs": 3, "lr_steps": {2.0: 0.1}}, "lr_steps epochs must be"),
+    ({"epochs": 3, "lr_steps": {2: 0.0}}, "lr_steps learning rates must be positive"),
+    ({"epochs": 3, "lr_steps": {2: math.nan}}, "lr_steps learning rates must be positive"),
+    ({"epochs": 1, "augment": lambda x: x[:-1]}, "augment returned 199 rows for 200 labels"),
 ])
 def test_bad_arguments(kwargs, message):
     model = make()
@@ -127,3 +133,33 @@ def test_progress_bar_follows_tqdm_disable_unless_told(monkeypatch, env, progres
         assert bar.disable is disabled
     finally:
         bar.close()
+
+
+def test_lr_steps_set_the_learning_rate_from_their_epoch_on():
+    model = make()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+
+    def record(x):  # called at the start of each epoch, after the schedule has set the rate
+        seen.append([group["lr"] for group in optimizer.param_groups])
+        return x
+
+    train.fit(model, optimizer, blobs(), epochs=5, lr_steps={3: 0.01, 5: 0.001}, augment=record,
+              device="cpu", progress=False)
+    assert seen == [[0.1], [0.1], [0.01], [0.01], [0.001]]
+
+
+def test_each_epoch_trains_on_what_augment_returns():
+    model = make()
+    first = model[1].weight.detach().clone()           # Flatten, Linear, ...
+    calls = []
+
+    def blank(x):
+        calls.append(x.shape)
+        return torch.zeros_like(x)                     # no input: the first layer's weights get no gradient
+
+    train.fit(model, torch.optim.SGD(model.parameters(), lr=0.5), blobs(), epochs=3, augment=blank,
+              device="cpu", progress=False)
+    assert calls == [torch.Size([200, 2])] * 3
+    assert torch.equal(model[1].weight, first)
+    assert not torch.equal(model[1].bias, torch.zeros_like(model[1].bias))  # the rest did train
