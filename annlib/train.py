@@ -30,7 +30,8 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 class History:
     """What happened in a run, one entry per completed epoch.
 
-    ``diverged_epoch`` is the epoch whose loss became NaN or infinite (the run stopped there);
+    ``diverged_epoch`` is the epoch whose training or validation loss became NaN or infinite
+    (the run stopped there, and that epoch's NaN or infinite loss is recorded);
     ``best_epoch`` is the epoch whose weights early stopping restored; ``interrupted`` is set
     when the run was stopped with Ctrl-C. Accuracies are fractions in [0, 1].
     """
@@ -64,7 +65,35 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(d, Mapping) or set(d) - fields:
+            unknown = sorted(set(d) - fields) if isinstance(d, Mapping) else type(d).__name__
+            raise ValueError(f"not a History: unknown {unknown}; the fields are {sorted(fields)}")
         return cls(**d)
+
+
+def _check_pair(data, name: str) -> None:
+    """``data`` must be ``(x, y)``: two tensors with the same number of rows, at least one."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 2
+            and all(isinstance(t, torch.Tensor) for t in data)):
+        raise TypeError(f"{name} must be a pair (x, y) of tensors, got {type(data).__name__}"
+                        + (f" of {[type(t).__name__ for t in data]}" if isinstance(data, (tuple, list)) else ""))
+    x, y = data
+    if x.dim() == 0 or y.dim() == 0 or len(x) != len(y):
+        raise ValueError(f"{name}: x and y need one row per sample, got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty (shapes {tuple(x.shape)} and {tuple(y.shape)}); it needs at least one sample")
+    for part, t in (("x", x), ("y", y)):
+        bad = ~torch.isfinite(t) if t.is_floating_point() else None
+        if bad is not None and bad.any():
+            rows = bad.reshape(len(t), -1).any(dim=1).nonzero().flatten()
+            raise ValueError(f"{name}: {part} has NaN or infinite values in {len(rows)} rows (the first is row "
+                             f"{rows[0].item()}); training needs finite inputs: drop or fill those rows")
+
+
+def _check_positive_int(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _progress_bar(total: int, progress: bool | None, *, unit: str = "batch"):
@@ -85,16 +114,25 @@ def default_device() -> torch.device:
 
 
 def l1_penalty(model: nn.Module) -> torch.Tensor:
-    """Σ|w| over the weight matrices (biases are not penalized)."""
-    return sum(p.abs().sum() for p in model.parameters() if p.dim() > 1)
+    """Σ|w| over the weight matrices (biases are not penalized); a zero tensor if there are none."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    weights = [p for p in model.parameters() if p.dim() > 1]
+    if not weights:
+        return torch.zeros(())
+    return sum(w.abs().sum() for w in weights)
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
              batch_size: int = 10_000) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``data = (x, y)``, in eval mode, without gradients."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_pair(data, "data")
+    _check_positive_int(batch_size, "batch_size")
     x, y = data
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device  # a model without parameters: the CPU
     was_training = model.training
     model.eval()
     loss_sum, correct = 0.0, 0
@@ -150,12 +188,25 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         A NaN or infinite training loss stops the run, and Ctrl-C interrupts it: both return
         the history so far (``diverged_epoch``, ``interrupted``) instead of raising.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if patience is not None and (val_data is None or patience < 1):
-        raise ValueError(f"early stopping needs val_data and patience >= 1, got patience={patience!r}")
-    if l1 < 0:
-        raise ValueError(f"l1 must be non-negative, got {l1}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    _check_positive_int(epochs, "epochs")
+    _check_positive_int(batch_size, "batch_size")
+    _check_pair(train_data, "train_data")
+    for name, pair in (("val_data", val_data), ("test_data", test_data)):
+        if pair is not None:
+            _check_pair(pair, name)
+    if patience is not None:
+        _check_positive_int(patience, "patience")
+        if val_data is None:
+            raise ValueError(f"early stopping (patience={patience!r}) needs val_data")
+    if isinstance(l1, bool) or not isinstance(l1, (int, float)) or not 0 <= l1 < math.inf:
+        raise ValueError(f"l1 must be a finite number >= 0, got {l1!r}")
+    for name, fn in (("loss_fn", loss_fn), ("augment", augment)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be callable, got {fn!r}")
     lr_steps = dict(lr_steps or {})
     for step_epoch, lr in lr_steps.items():
         if isinstance(step_epoch, bool) or not isinstance(step_epoch, int) or not 1 <= step_epoch <= epochs:
@@ -163,6 +214,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lr_steps learning rates must be positive and finite, got {lr!r}")
     device = torch.device(device) if device is not None else default_device()
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} asks for a GPU, but torch sees no CUDA device here; "
+                         f"use 'cpu', or None to pick CUDA only when it is present")
     model.to(device)
     x, y = (t.to(device) for t in train_data)
     batches = Batches(x, y, batch_size, seed=seed)
@@ -205,6 +259,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
                 history.val_loss.append(val_loss)
                 history.val_acc.append(val_acc)
             history.epoch_time.append(time.perf_counter() - start)
+            if val_data is not None and not math.isfinite(val_loss):
+                history.diverged_epoch = epoch  # the epoch's last steps blew the weights up
+                break
             bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}",
                             val_acc=f"{history.val_acc[-1]:.4f}" if val_data is not None else "-")
             if patience is not None:

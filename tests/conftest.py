@@ -54,3 +54,45 @@ def synthetic_splits(**kwargs) -> data.Splits:
 def install_synthetic_splits() -> None:
     """Run first in each experiment worker process (experiments._WORKER_SETUP): the same data there."""
     data.mnist_splits = synthetic_splits
+
+
+# The reliability counts: every bad-input case is a test marked ``bad_input``, every injected
+# fault a test marked ``fault``; the summary at the end of the run says how many were tried and
+# how many passed (a bad input gave a clear error or its documented result; a fault was survived
+# with nothing valid lost).
+_MARKED = {"bad_input": {"tried": 0, "passed": 0}, "fault": {"tried": 0, "passed": 0}}
+
+
+DIVERGENCE: dict[tuple[str, float], str] = {}
+EPOCHS_NOTE = "final validation accuracy, or the epoch the loss became NaN or infinite"  # (optimizer, lr) → outcome, from test_divergence.py
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "bad_input: one case of the bad-input matrix (counted in the summary)")
+    config.addinivalue_line("markers", "fault: one injected fault (counted in the summary)")
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    for marker, counts in _MARKED.items():
+        if marker in report.keywords:
+            counts["tried"] += 1
+            counts["passed"] += report.outcome == "passed"
+
+
+def pytest_terminal_summary(terminalreporter):
+    bad, fault = _MARKED["bad_input"], _MARKED["fault"]
+    if bad["tried"] or fault["tried"] or DIVERGENCE:
+        terminalreporter.write_sep("-", "reliability")
+        terminalreporter.write_line(f"bad-input matrix: {bad['tried']} cases tried, {bad['passed']} gave a clear "
+                                    f"error or their documented result")
+        terminalreporter.write_line(f"fault injection: {fault['tried']} faults injected, {fault['passed']} "
+                                    f"survived with nothing valid lost")
+    if DIVERGENCE:
+        names = list(dict.fromkeys(name for name, _ in DIVERGENCE))
+        rates = sorted({lr for _, lr in DIVERGENCE})
+        terminalreporter.write_line(f"divergence matrix ({len(DIVERGENCE)} runs, {EPOCHS_NOTE}):")
+        terminalreporter.write_line(f"{'':>20}" + "".join(f"{f'lr={lr:g}':>15}" for lr in rates))
+        for name in names:
+            terminalreporter.write_line(f"{name:>20}" + "".join(f"{DIVERGENCE.get((name, lr), '-'):>15}" for lr in rates))

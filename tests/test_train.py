@@ -101,8 +101,8 @@ def test_evaluate_counts_correct_predictions():
 @pytest.mark.parametrize("kwargs, message", [
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"epochs": 2.0}, "epochs must be a positive integer"),
-    ({"epochs": 1, "patience": 2}, "early stopping needs val_data"),
-    ({"epochs": 1, "l1": -1.0}, "l1 must be non-negative"),
+    ({"epochs": 1, "patience": 2}, r"early stopping \(patience=2\) needs val_data"),
+    ({"epochs": 1, "l1": -1.0}, "l1 must be a finite number >= 0, got -1.0"),
     ({"epochs": 3, "lr_steps": {4: 0.1}}, r"lr_steps epochs must be integers in \[1, 3\]"),
     ({"epochs": 3, "lr_steps": {0: 0.1}}, "lr_steps epochs must be"),
     ({"epochs": 3, "lr_steps": {2.0: 0.1}}, "lr_steps epochs must be"),

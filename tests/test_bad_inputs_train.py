@@ -1,0 +1,154 @@
+"""The bad-input matrix for annlib.train: each bad argument gets a clear error that names the bad
+value and what would be valid, or a documented result; never a crash deep inside torch."""
+
+import math
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from annlib import models, train
+
+pytestmark = pytest.mark.bad_input
+
+
+def blobs(n=40):
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 2
+    return torch.randn(n, 2, generator=g) + 3 * y.unsqueeze(1).float(), y
+
+
+def model():
+    torch.manual_seed(0)
+    return models.mlp([2, 8, 2])
+
+
+def with_value(x, row, value):
+    x = x.clone()
+    x[row, 0] = value
+    return x
+
+
+X, Y = blobs()
+
+# (id, keyword arguments of fit that replace the good ones, exception, pattern the message must match)
+FIT_CASES = [
+    ("model-function", {"model": len}, TypeError, "model must be a torch.nn.Module, got builtin_function"),
+    ("model-string", {"model": "mlp"}, TypeError, "model must be a torch.nn.Module, got str"),
+    ("optimizer-class", {"optimizer": torch.optim.SGD}, TypeError, "optimizer must be a torch.optim.Optimizer, got type"),
+    ("optimizer-string", {"optimizer": "adam"}, TypeError, "optimizer must be a torch.optim.Optimizer, got str"),
+    ("epochs-zero", {"epochs": 0}, ValueError, "epochs must be a positive integer, got 0"),
+    ("epochs-negative", {"epochs": -3}, ValueError, "epochs must be a positive integer, got -3"),
+    ("epochs-float", {"epochs": 2.5}, ValueError, "epochs must be a positive integer, got 2.5"),
+    ("epochs-bool", {"epochs": True}, ValueError, "epochs must be a positive integer, got True"),
+    ("epochs-string", {"epochs": "3"}, ValueError, "epochs must be a positive integer, got '3'"),
+    ("epochs-none", {"epochs": None}, ValueError, "epochs must be a positive integer, got None"),
+    ("batch_size-zero", {"batch_size": 0}, ValueError, "batch_size must be a positive integer, got 0"),
+    ("batch_size-float", {"batch_size": 1.5}, ValueError, "batch_size must be a positive integer, got 1.5"),
+    ("batch_size-string", {"batch_size": "64"}, ValueError, "batch_size must be a positive integer, got '64'"),
+    ("batch_size-bool", {"batch_size": False}, ValueError, "batch_size must be a positive integer, got False"),
+    ("train_data-tensor", {"train_data": X}, TypeError, "train_data must be a pair \\(x, y\\) of tensors, got Tensor"),
+    ("train_data-triple", {"train_data": (X, Y, Y)}, TypeError, "train_data must be a pair \\(x, y\\) of tensors, got tuple"),
+    ("train_data-list-of-lists", {"train_data": (X.tolist(), Y)}, TypeError, r"got tuple of \['list', 'Tensor'\]"),
+    ("train_data-numpy", {"train_data": (X.numpy(), Y)}, TypeError, r"got tuple of \['ndarray', 'Tensor'\]"),
+    ("train_data-rows-differ", {"train_data": (X, Y[:-1])}, ValueError,
+     r"train_data: x and y need one row per sample, got shapes \(40, 2\) and \(39,\)"),
+    ("train_data-scalar-y", {"train_data": (X, torch.tensor(1))}, ValueError, r"got shapes \(40, 2\) and \(\)"),
+    ("train_data-empty", {"train_data": (X[:0], Y[:0])}, ValueError,
+     r"train_data is empty \(shapes \(0, 2\) and \(0,\)\); it needs at least one sample"),
+    ("train_data-nan", {"train_data": (with_value(X, 7, math.nan), Y)}, ValueError,
+     "train_data: x has NaN or infinite values in 1 rows \\(the first is row 7\\)"),
+    ("train_data-inf", {"train_data": (with_value(with_value(X, 3, math.inf), 9, -math.inf), Y)}, ValueError,
+     "x has NaN or infinite values in 2 rows \\(the first is row 3\\); training needs finite inputs"),
+    ("val_data-rows-differ", {"val_data": (X[:5], Y[:4])}, ValueError, r"val_data: x and y need one row per sample"),
+    ("val_data-nan", {"val_data": (with_value(X, 0, math.nan), Y)}, ValueError, "val_data: x has NaN"),
+    ("test_data-tensor", {"test_data": Y}, TypeError, "test_data must be a pair"),
+    ("test_data-empty", {"test_data": (X[:0], Y[:0])}, ValueError, "test_data is empty"),
+    ("patience-zero", {"patience": 0, "val_data": (X, Y)}, ValueError, "patience must be a positive integer, got 0"),
+    ("patience-float", {"patience": 1.5, "val_data": (X, Y)}, ValueError, "patience must be a positive integer, got 1.5"),
+    ("patience-without-val", {"patience": 2}, ValueError, r"early stopping \(patience=2\) needs val_data"),
+    ("l1-negative", {"l1": -0.1}, ValueError, "l1 must be a finite number >= 0, got -0.1"),
+    ("l1-nan", {"l1": math.nan}, ValueError, "l1 must be a finite number >= 0, got nan"),
+    ("l1-inf", {"l1": math.inf}, ValueError, "l1 must be a finite number >= 0, got inf"),
+    ("l1-string", {"l1": "0.1"}, ValueError, "l1 must be a finite number >= 0, got '0.1'"),
+    ("l1-bool", {"l1": True}, ValueError, "l1 must be a finite number >= 0, got True"),
+    ("loss_fn-name", {"loss_fn": "cross_entropy"}, TypeError, "loss_fn must be callable, got 'cross_entropy'"),
+    ("augment-number", {"augment": 2}, TypeError, "augment must be callable, got 2"),
+    ("augment-drops-rows", {"augment": lambda x: x[:-1]}, ValueError, "augment returned 39 rows for 40 labels"),
+    ("lr_steps-epoch-beyond", {"lr_steps": {4: 0.1}}, ValueError, r"lr_steps epochs must be integers in \[1, 3\], got 4"),
+    ("lr_steps-epoch-float", {"lr_steps": {2.0: 0.1}}, ValueError, r"lr_steps epochs must be integers in \[1, 3\], got 2.0"),
+    ("lr_steps-lr-zero", {"lr_steps": {2: 0.0}}, ValueError, "lr_steps learning rates must be positive and finite, got 0.0"),
+    ("lr_steps-lr-inf", {"lr_steps": {2: math.inf}}, ValueError, "must be positive and finite, got inf"),
+    ("lr_steps-lr-string", {"lr_steps": {2: "0.1"}}, ValueError, "must be positive and finite, got '0.1'"),
+    ("device-unknown", {"device": "gpu"}, RuntimeError, "cpu.*device string: gpu"),
+]
+if not torch.cuda.is_available():
+    FIT_CASES.append(("device-cuda-absent", {"device": "cuda"}, ValueError,
+                      "device='cuda' asks for a GPU, but torch sees no CUDA device here; use 'cpu'"))
+
+
+@pytest.mark.parametrize("changes, error, pattern", [case[1:] for case in FIT_CASES],
+                         ids=[case[0] for case in FIT_CASES])
+def test_fit_rejects(changes, error, pattern):
+    net = model()
+    arguments = {"model": net, "optimizer": torch.optim.SGD(net.parameters(), lr=0.1), "train_data": (X, Y),
+                 "epochs": 3, "batch_size": 8, "device": "cpu", "progress": False, **changes}
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(error, match=pattern):
+        train.fit(**arguments)
+    if "augment" not in changes:  # rejected before any step: the model is untouched
+        assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+EVALUATE_CASES = [
+    ("model-none", {"model": None}, TypeError, "model must be a torch.nn.Module, got NoneType"),
+    ("data-tensor", {"data": X}, TypeError, "data must be a pair \\(x, y\\) of tensors, got Tensor"),
+    ("data-rows-differ", {"data": (X, Y[:3])}, ValueError, r"got shapes \(40, 2\) and \(3,\)"),
+    ("data-empty", {"data": (X[:0], Y[:0])}, ValueError, "data is empty"),
+    ("data-nan", {"data": (with_value(X, 5, math.nan), Y)}, ValueError, "data: x has NaN or infinite values in 1 rows"),
+    ("batch_size-zero", {"batch_size": 0}, ValueError, "batch_size must be a positive integer, got 0"),
+    ("batch_size-float", {"batch_size": 100.0}, ValueError, "batch_size must be a positive integer, got 100.0"),
+]
+
+
+@pytest.mark.parametrize("changes, error, pattern", [case[1:] for case in EVALUATE_CASES],
+                         ids=[case[0] for case in EVALUATE_CASES])
+def test_evaluate_rejects(changes, error, pattern):
+    with pytest.raises(error, match=pattern):
+        train.evaluate(**{"model": model(), "data": (X, Y), **changes})
+
+
+def test_evaluate_model_without_parameters_runs_on_the_cpu():
+    """Defined result: a parameter-free model (here the identity on 2 logits) is evaluated on the CPU."""
+    loss, acc = train.evaluate(nn.Identity(), (X, Y))
+    assert math.isfinite(loss) and acc == pytest.approx((X.argmax(dim=1) == Y).float().mean().item())
+
+
+def test_evaluate_model_that_outputs_nan_reports_nan_loss():
+    """Defined result: a model whose outputs are NaN gives a NaN loss (fit reports it as divergence)."""
+    net = model()
+    with torch.no_grad():
+        net[1].weight.fill_(math.nan)
+    loss, _ = train.evaluate(net, (X, Y))
+    assert math.isnan(loss)
+
+
+@pytest.mark.parametrize("bad", [None, "mlp", [torch.zeros(2, 2)]], ids=["none", "string", "list-of-tensors"])
+def test_l1_penalty_rejects_non_modules(bad):
+    with pytest.raises(TypeError, match=f"model must be a torch.nn.Module, got {type(bad).__name__}"):
+        train.l1_penalty(bad)
+
+
+def test_l1_penalty_of_a_model_without_weight_matrices_is_a_zero_tensor():
+    assert torch.equal(train.l1_penalty(nn.Sequential(nn.ReLU())), torch.zeros(()))
+
+
+@pytest.mark.parametrize("bad, pattern", [
+    ({"train_loss": [1.0], "val_accuracy": [0.5]}, re.escape("unknown ['val_accuracy']; the fields are")),
+    ([("train_loss", [1.0])], "not a History: unknown list"),
+    ("history", "not a History: unknown str"),
+], ids=["unknown-field", "list", "string"])
+def test_history_from_dict_rejects(bad, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        train.History.from_dict(bad)
