@@ -4,9 +4,22 @@ Each function mirrors one in ``torch`` or ``torch.nn.functional`` (same name, ar
 defaults), is built from elementary tensor operations so that autograd differentiates it, and is
 checked against that oracle, values and gradients, in ``tests/test_functional.py``. Unlike torch,
 the losses reject shapes that would broadcast silently and targets the formula does not allow.
+
+Notes
+-----
+Bad arguments raise at the boundary, naming the bad value and what is valid: TypeError for a
+non-tensor, a bool or complex tensor, an integer ``input`` or ``logits`` of a loss, or a ``dim``
+or ``keepdim`` of the wrong type; ValueError for a ``dim`` out of range, an unknown
+``reduction`` or a shape the formula does not allow. Other inputs give exactly what torch gives
+(``tests/test_bad_inputs_core.py`` checks it): NaN and ±inf propagate as in torch; an empty
+tensor gives an empty result, ``logsumexp`` over an empty ``dim`` gives -inf, and a "mean" over
+no elements gives nan; integer tensors are accepted by the activations and ``logsumexp``
+(the result is floating point, as in torch, except :func:`relu`, which keeps the dtype).
 """
 
 from __future__ import annotations
+
+import reprlib
 
 import torch
 from torch import Tensor
@@ -19,9 +32,22 @@ __all__ = [
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def _check_tensor(name: str, x: object) -> None:
+def _check_tensor(name: str, x: object, kind: str = "real") -> None:
+    """Raise TypeError unless x is a tensor of ``kind`` numbers: "real", "floating" or "integer"."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__} {reprlib.repr(x)}; "
+                        f"convert it with torch.as_tensor")
+    real = x.dtype != torch.bool and not x.is_complex()
+    ok = {"real": real, "floating": x.is_floating_point(), "integer": real and not x.is_floating_point()}
+    if not ok[kind]:
+        valid = {"real": "real numbers (floating point or integer)",
+                 "floating": "floating-point numbers", "integer": "integer class indices"}[kind]
+        raise TypeError(f"{name} must be a tensor of {valid}, got dtype {x.dtype}")
+
+
+def _check_flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def _check_dim(x: Tensor, dim: object) -> None:
@@ -33,7 +59,7 @@ def _check_dim(x: Tensor, dim: object) -> None:
 
 
 def _check_same_shape(input: Tensor, target: Tensor) -> None:
-    _check_tensor("input", input)
+    _check_tensor("input", input, "floating")
     _check_tensor("target", target)
     if input.shape != target.shape:
         raise ValueError(
@@ -44,15 +70,13 @@ def _check_same_shape(input: Tensor, target: Tensor) -> None:
 
 def _check_classification(logits: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     """Check cross_entropy's arguments; return the class weights (all ones if not given)."""
-    _check_tensor("logits", logits)
-    _check_tensor("target", target)
+    _check_tensor("logits", logits, "floating")
+    _check_tensor("target", target, "integer")
     if logits.dim() != 2:
         raise ValueError(f"logits must be 2-D (N, C), got shape {tuple(logits.shape)}")
     n, c = logits.shape
     if target.shape != (n,):
         raise ValueError(f"target must have shape (N,) = ({n},), got {tuple(target.shape)}")
-    if target.dtype == torch.bool or target.dtype.is_floating_point or target.dtype.is_complex:
-        raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
     bad = (target < 0) | (target >= c)
     if bad.any():
         i = int(bad.nonzero()[0])
@@ -75,6 +99,13 @@ def _check_distribution(target: Tensor, tol: float = 1e-3) -> None:
     if off.any():
         s = float(row_sums[off][0])
         raise ValueError(f"target rows (last dim) must sum to 1 within {tol:g}, found sum {s:g}")
+
+
+def _max(x: Tensor, dim: int) -> Tensor:
+    """The max along ``dim`` (kept), detached: a constant shift. 0 if x is empty (amax refuses)."""
+    if x.numel() == 0:
+        return torch.zeros_like(x.sum(dim, keepdim=True))
+    return x.amax(dim, keepdim=True).detach()
 
 
 def _reduce(loss: Tensor, reduction: str, valid: tuple[str, ...] = _REDUCTIONS) -> Tensor:
@@ -169,7 +200,8 @@ def logsumexp(x: Tensor, dim: int, *, keepdim: bool = False) -> Tensor:
     """
     _check_tensor("x", x)
     _check_dim(x, dim)
-    m = x.amax(dim, keepdim=True).detach()
+    _check_flag("keepdim", keepdim)
+    m = _max(x, dim)
     m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
     out = m + torch.log(torch.exp(x - m).sum(dim, keepdim=True))  # m + log Σⱼ e^{zⱼ−m}
     return out if keepdim else out.squeeze(dim)
@@ -193,7 +225,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
     """
     _check_tensor("x", x)
     _check_dim(x, dim)
-    e = torch.exp(x - x.amax(dim, keepdim=True).detach())  # e^{zᵢ − m}
+    e = torch.exp(x - _max(x, dim))  # e^{zᵢ − m}
     return e / e.sum(dim, keepdim=True)  # yᵢ = e^{zᵢ} / Σⱼ e^{zⱼ}
 
 
@@ -215,7 +247,7 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     """
     _check_tensor("x", x)
     _check_dim(x, dim)
-    z = x - x.amax(dim, keepdim=True).detach()  # shift so the largest logit is 0
+    z = x - _max(x, dim)  # shift so the largest logit is 0
     return z - logsumexp(z, dim, keepdim=True)  # log yᵢ = zᵢ − log Σⱼ e^{zⱼ}
 
 
@@ -276,7 +308,8 @@ def cross_entropy(
     With weights, torch's "mean" divides by the total weight of the targets, not by N. The
     lecture's trailing factor :math:`\cdot 1` is torch's indicator
     :math:`1\{y_n \neq \text{ignore\_index}\}`; annlib has no ``ignore_index``, no
-    ``label_smoothing`` and no probability targets, and takes only 2-D logits.
+    ``label_smoothing`` and no probability targets, and takes only 2-D logits. When the target
+    weights sum to 0 (an empty batch, or all weights 0), "mean" is 0/0 = nan, as in torch.
 
     See Also
     --------

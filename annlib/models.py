@@ -1,9 +1,14 @@
-"""Models: a multilayer perceptron built from a list of layer sizes."""
+"""Models: a multilayer perceptron built from a list of layer sizes.
+
+Bad arguments raise at the boundary, naming the bad value and what is valid: an unknown
+activation name or a size or dropout out of range is a ValueError, a wrong type a TypeError.
+"""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Sequence
 
 from torch import nn
 
@@ -22,6 +27,8 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 def activation(name: str) -> nn.Module:
     """A fresh activation module from its name, e.g. ``"relu"`` → ``nn.ReLU()``."""
+    if not isinstance(name, str):
+        raise TypeError(f"activation name must be a str, got {name!r}; valid: {sorted(ACTIVATIONS)}")
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; valid: {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]()
@@ -34,7 +41,8 @@ def mlp(sizes: Sequence[int], *, activation: str | nn.Module | type[nn.Module] =
     Parameters
     ----------
     sizes
-        Input size, hidden sizes, output size: ``[784, 128, 64, 10]`` is 784-128-64-10.
+        Input size, hidden sizes, output size: ``[784, 128, 64, 10]`` is 784-128-64-10. Any
+        iterable of positive integers (numpy integers too) will do.
     activation
         The hidden activation: a name from :data:`ACTIVATIONS`, a module (copied for each
         layer) or a module class. The output layer has none: it returns ``logits``.
@@ -51,11 +59,8 @@ def mlp(sizes: Sequence[int], *, activation: str | nn.Module | type[nn.Module] =
       (3): Linear(in_features=128, out_features=10, bias=True)
     )
     """
-    sizes = list(sizes)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-        raise ValueError(f"sizes must be at least two positive integers, got {sizes}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    sizes = _checked_sizes(sizes)
+    _check_dropout(dropout)
     _make_activation(activation)  # validate even when there is no hidden layer
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -65,6 +70,23 @@ def mlp(sizes: Sequence[int], *, activation: str | nn.Module | type[nn.Module] =
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+def _checked_sizes(sizes: object) -> list[int]:
+    if isinstance(sizes, str) or not isinstance(sizes, Iterable):
+        raise TypeError(f"sizes must be a list of layer sizes such as [784, 128, 10], got {sizes!r}")
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
+                             for s in sizes):
+        raise ValueError(f"sizes must be at least two positive integers, got {sizes}")
+    return [int(s) for s in sizes]
+
+
+def _check_dropout(p: object) -> None:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"dropout must be a float in [0, 1), got {p!r}")
+    if not 0.0 <= p < 1.0:  # NaN fails too
+        raise ValueError(f"dropout must be in [0, 1), got {p}")
 
 
 def _make_activation(spec: str | nn.Module | type[nn.Module]) -> nn.Module:
@@ -79,4 +101,6 @@ def _make_activation(spec: str | nn.Module | type[nn.Module]) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     """The number of trainable parameters."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -6,12 +6,23 @@ Each class subclasses :class:`torch.optim.Optimizer` and mirrors its ``torch.opt
 parameters that reads like the rule in the chapter; parameters without ``.grad`` are skipped.
 torch's engineering options (``foreach``, ``fused``, ``capturable``, ``differentiable``,
 ``maximize``) are left out, and flags are keyword-only. α is ``lr``, λ is ``weight_decay``.
+
+Notes
+-----
+Constructors reject bad hyperparameters as torch does, with the value in the message, and are
+stricter in places: every number must be finite (torch accepts ``lr=inf``), ``dampening`` must
+be in [0, 1] and flags must be bools (torch checks neither), the settings of each param group
+are checked too (torch checks only the constructor's), and ``params`` must be a non-empty
+iterable of tensors or dicts (a model, not ``model.parameters()``, is a TypeError). ``step()``
+checks nothing per parameter: a NaN or infinite gradient reaches the weights exactly as in torch.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,19 +31,69 @@ from torch.optim.optimizer import ParamsT
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam"]
 
 
+# Each hyperparameter's name in messages (torch's) and the values it may take.
+_RULES = {
+    "lr": ("learning rate", ">= 0"), "lr_decay": ("lr_decay", ">= 0"),
+    "momentum": ("momentum", ">= 0"), "dampening": ("dampening", "in [0, 1]"),
+    "alpha": ("alpha", "in [0, 1)"), "eps": ("epsilon", "> 0"),
+    "weight_decay": ("weight_decay", ">= 0"),
+    "initial_accumulator_value": ("initial_accumulator_value", ">= 0"),
+}
+_FLAGS = ("nesterov", "centered", "amsgrad")
+
+
 def _checked(name: str, value: object, rule: str) -> float:
-    """Return ``value`` as a float if it is a real number obeying ``rule``; raise otherwise."""
+    """Return ``value`` as a float if it is a finite real number obeying ``rule``; raise otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Invalid {name}: {value!r} is a {type(value).__name__}, expected a float")
     x = float(value)
-    ok = {">= 0": x >= 0, "> 0": x > 0, "in [0, 1)": 0 <= x < 1}[rule]  # NaN fails every rule
-    if not ok:
+    ok = {">= 0": x >= 0, "> 0": x > 0, "in [0, 1)": 0 <= x < 1, "in [0, 1]": 0 <= x <= 1}[rule]
+    if not ok:  # NaN fails every rule
         raise ValueError(f"Invalid {name}: {value} (must be {rule})")
+    if math.isinf(x):
+        raise ValueError(f"Invalid {name}: {value} (must be finite and {rule})")
     return x
+
+
+def _checked_group(defaults: dict[str, Any], group: object) -> dict[str, Any]:
+    """A param group with the defaults filled in, every hyperparameter checked as torch checks
+    the constructor's (torch does not check a group's own settings), and numbers as floats."""
+    if not isinstance(group, Mapping):
+        raise TypeError(f"a param group must be a dict with a 'params' key, got {type(group).__name__}")
+    group = {**defaults, **group}
+    for key, (name, rule) in _RULES.items():
+        if key in group:
+            group[key] = _checked(name, group[key], rule)
+    for key in _FLAGS:
+        if key in group and not isinstance(group[key], bool):
+            raise TypeError(f"Invalid {key}: {group[key]!r} (must be True or False)")
+    if "betas" in group:
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2))")
+        group["betas"] = tuple(_checked(f"beta parameter at index {i}", beta, "in [0, 1)")
+                               for i, beta in enumerate(betas))
+    if group.get("nesterov") and (group["momentum"] <= 0 or group["dampening"] != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening, got "
+                         f"momentum={group['momentum']}, dampening={group['dampening']}")
+    return group
+
+
+def _params(params: ParamsT) -> list:
+    """``params`` as a list, if it is an iterable of tensors or of dicts that is not empty."""
+    if isinstance(params, (Tensor, torch.nn.Module)) or not isinstance(params, Iterable):
+        raise TypeError("params must be an iterable of Tensors or of dicts, such as "
+                        f"model.parameters(); got {type(params).__name__}")
+    params = list(params)
+    if not params:
+        raise ValueError("params is empty: there is nothing to optimize (got no tensors)")
+    return params
 
 
 def _evaluate(closure: Callable[[], float] | None) -> float | None:
     """Re-evaluate the loss with autograd on, as torch's optimizers do, if a closure is given."""
+    if closure is not None and not callable(closure):
+        raise TypeError(f"closure must be None or a function returning the loss, got {closure!r}")
     with torch.enable_grad():
         return None if closure is None else closure()
 
@@ -82,14 +143,13 @@ class SGD(torch.optim.Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, *,
                  nesterov: bool = False) -> None:
-        lr = _checked("learning rate", lr, ">= 0")
-        momentum = _checked("momentum", momentum, ">= 0")
-        weight_decay = _checked("weight_decay", weight_decay, ">= 0")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening, got "
-                             f"momentum={momentum}, dampening={dampening}")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+        defaults = _checked_group({}, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                           weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(_params(params), defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a param group, with its settings (its own or the defaults) checked."""
+        super().add_param_group(_checked_group(self.defaults, param_group))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
@@ -158,18 +218,17 @@ class Adagrad(torch.optim.Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10) -> None:
-        defaults = dict(
-            lr=_checked("learning rate", lr, ">= 0"),
-            lr_decay=_checked("lr_decay", lr_decay, ">= 0"),
-            eps=_checked("epsilon", eps, "> 0"),
-            weight_decay=_checked("weight_decay", weight_decay, ">= 0"),
-            initial_accumulator_value=_checked(
-                "initial_accumulator_value", initial_accumulator_value, ">= 0"),
-        )
-        super().__init__(params, defaults)
+        defaults = _checked_group({}, dict(
+            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value))
+        super().__init__(_params(params), defaults)
         for group in self.param_groups:
             for w in group["params"]:
                 self._init_state(w)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a param group, with its settings (its own or the defaults) checked."""
+        super().add_param_group(_checked_group(self.defaults, param_group))
 
     def _init_state(self, w: Tensor) -> None:
         self.state[w]["step"] = _zero_step()
@@ -243,15 +302,13 @@ class RMSprop(torch.optim.Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, *,
                  centered: bool = False) -> None:
-        defaults = dict(
-            lr=_checked("learning rate", lr, ">= 0"),
-            momentum=_checked("momentum", momentum, ">= 0"),
-            alpha=_checked("alpha", alpha, "in [0, 1)"),
-            eps=_checked("epsilon", eps, "> 0"),
-            centered=centered,
-            weight_decay=_checked("weight_decay", weight_decay, ">= 0"),
-        )
-        super().__init__(params, defaults)
+        defaults = _checked_group({}, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
+                                           centered=centered, weight_decay=weight_decay))
+        super().__init__(_params(params), defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a param group, with its settings (its own or the defaults) checked."""
+        super().add_param_group(_checked_group(self.defaults, param_group))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
@@ -336,17 +393,13 @@ class Adam(torch.optim.Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, *, amsgrad: bool = False) -> None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2))")
-        defaults = dict(
-            lr=_checked("learning rate", lr, ">= 0"),
-            betas=(_checked("beta parameter at index 0", betas[0], "in [0, 1)"),
-                   _checked("beta parameter at index 1", betas[1], "in [0, 1)")),
-            eps=_checked("epsilon", eps, "> 0"),
-            weight_decay=_checked("weight_decay", weight_decay, ">= 0"),
-            amsgrad=amsgrad,
-        )
-        super().__init__(params, defaults)
+        defaults = _checked_group({}, dict(lr=lr, betas=betas, eps=eps,
+                                           weight_decay=weight_decay, amsgrad=amsgrad))
+        super().__init__(_params(params), defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a param group, with its settings (its own or the defaults) checked."""
+        super().add_param_group(_checked_group(self.defaults, param_group))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:

@@ -2,6 +2,13 @@
 
 One name → colour map (:data:`COLORS`) keeps every optimizer and activation the same colour in
 every figure of the book. Nothing here calls ``plt.show()`` or touches rcParams.
+
+Notes
+-----
+Arguments of the wrong type raise TypeError and unknown metrics ValueError, naming the bad value
+and what is valid. Names without a book-wide colour are not an error: :func:`color` gives them a
+fixed colour from a cycle. Runs with no epochs draw nothing, and NaN or infinite values leave
+gaps in a curve, as matplotlib draws them.
 """
 
 from __future__ import annotations
@@ -31,11 +38,23 @@ COLORS = {
     "l2 penalty (weight decay)": "#D55E00", "l1 penalty": "#CC79A7",
 }
 _CYCLE = ["#E69F00", "#F0E442", "#999999", "#882255", "#44AA99", "#332288"]
+_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")  # History's lists
+
+
+def _check(name: str, value: object, kind: type | tuple[type, ...], valid: str) -> None:
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {valid}, got {type(value).__name__} {value!r:.60}")
+
+
+def _axes(ax: Axes | None) -> Axes:
+    _check("ax", ax, (Axes, type(None)), "a matplotlib Axes or None")
+    return ax if ax is not None else plt.gca()
 
 
 def color(name: str) -> str:
     """The book-wide colour of ``name`` (an optimizer, activation, loss, regularizer or split),
     stable across figures; other names get a colour from a fixed cycle, by a hash of the name."""
+    _check("name", name, str, "a str such as 'adam'")
     key = name.lower()
     if key in COLORS:
         return COLORS[key]
@@ -49,9 +68,10 @@ def _epochs(values: list[float]) -> list[int]:
 def plot_history(history: History, *, metric: str = "loss", ax: Axes | None = None,
                  label: str | None = None) -> Axes:
     """Training and validation ``metric`` (``"loss"`` or ``"acc"``) against the epoch."""
+    _check("history", history, History, "an annlib.train.History")
     if metric not in ("loss", "acc"):
         raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
-    ax = ax if ax is not None else plt.gca()
+    ax = _axes(ax)
     prefix = f"{label}: " if label else ""
     for split in ("train", "val"):
         values = getattr(history, f"{split}_{metric}")
@@ -63,7 +83,8 @@ def plot_history(history: History, *, metric: str = "loss", ax: Axes | None = No
     if history.diverged:
         ax.axvline(history.diverged_epoch, color="red", ls="--", label="diverged")
     ax.set(xlabel="epoch", ylabel="cross-entropy loss" if metric == "loss" else "accuracy")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:  # a run with no epochs draws nothing
+        ax.legend()
     return ax
 
 
@@ -73,8 +94,12 @@ def plot_histories(histories: Mapping[str, History], *, metric: str = "val_loss"
 
     Diverged runs end in a cross at the epoch they diverged.
     """
-    ax = ax if ax is not None else plt.gca()
+    _check("histories", histories, Mapping, "a dict of name → History")
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {', '.join(map(repr, _METRICS))}, got {metric!r}")
+    ax = _axes(ax)
     for name, history in histories.items():
+        _check(f"histories[{name!r}]", history, History, "an annlib.train.History")
         values = getattr(history, metric)
         line, = ax.plot(_epochs(values), values, color=color(name), label=name)
         if history.diverged:
@@ -83,7 +108,8 @@ def plot_histories(histories: Mapping[str, History], *, metric: str = "val_loss"
     ax.set(xlabel="epoch", ylabel=metric.replace("_", " ").replace("acc", "accuracy"))
     if logy:
         ax.set_yscale("log")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:  # a run with no epochs draws nothing
+        ax.legend()
     return ax
 
 
@@ -102,6 +128,9 @@ def autograd_graph(root) -> tuple[dict, set]:
     if root is None:
         raise ValueError("no backward graph: the tensor has no grad_fn (is it a leaf, or was it "
                          "computed without requires_grad=True / under torch.no_grad()?)")
+    if not hasattr(root, "next_functions"):
+        raise TypeError(f"root must be a backward node such as y.grad_fn, got "
+                        f"{type(root).__name__}; for a tensor y pass y.grad_fn")
     depth, edges, todo = {root: 0}, set(), [root]
     while todo:
         node = todo.pop()
@@ -122,8 +151,13 @@ def plot_autograd_graph(tensor: torch.Tensor, *, names: Mapping[torch.Tensor, st
     ``names`` maps leaf tensors to labels (``{w: "w"}``); unnamed leaves are labelled by shape.
     Leaves (``AccumulateGrad`` nodes) are orange, operations blue.
     """
+    _check("tensor", tensor, torch.Tensor, "a torch.Tensor computed with autograd")
+    _check("names", names, (Mapping, type(None)), "a dict of tensor → label, like {w: 'w'}, or None")
+    for t, name in (names or {}).items():
+        _check("each key of names", t, torch.Tensor, "a tensor, like w in {w: 'w'}")
+        _check("each label in names", name, str, "a str")
     depth, edges = autograd_graph(tensor.grad_fn)
-    ax = ax if ax is not None else plt.gca()
+    ax = _axes(ax)
     labels = {id(t): name for t, name in (names or {}).items()}
     rows, where = {}, {}
     for node, d in depth.items():
