@@ -17,15 +17,19 @@ anything reads them. Sources are tried in order, each with a short network timeo
 from __future__ import annotations
 
 import codecs
+import contextlib
+import glob
 import gzip
 import hashlib
 import io
 import logging
+import math
 import os
 import pickle
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -67,15 +71,79 @@ def default_root() -> Path:
 
 
 def _raw_dir(root: str | os.PathLike | None) -> Path:
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a path (str or os.PathLike) or None, got {type(root).__name__} {root!r}")
     return Path(root if root is not None else default_root()) / "MNIST" / "raw"
+
+
+# Checks of public arguments: a clear message naming the bad value and what would be valid.
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    """A finite int or float (not a bool, not NaN or infinite)."""
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _check_tensor(value, name: str) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.dim() == 0:
+        raise ValueError(f"{name} must have one row per sample, got a 0-dimensional tensor")
+
+
+def _check_pair(pair, name: str) -> None:
+    """``pair`` must be ``(x, y)``: two tensors with the same number of rows."""
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise TypeError(f"{name} must be a pair (x, y) of tensors, got {type(pair).__name__}")
+    x, y = pair
+    _check_tensor(x, f"{name}: x")
+    _check_tensor(y, f"{name}: y")
+    if len(x) != len(y):
+        raise ValueError(f"{name}: x has {len(x)} rows but y has {len(y)}; they need one row per sample")
+
+
+def _check_flag(value, name: str) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_seed(seed) -> None:
+    if not _is_int(seed) or not -2**63 <= seed < 2**64:
+        raise ValueError(f"seed must be an integer in [-2**63, 2**64) (torch's seed range), got {seed!r}")
+
+
+def _check_timeout(timeout) -> None:
+    if not _is_real(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be positive and finite (seconds), got {timeout!r}")
+
+
+def _device(device: str | torch.device, *, must_exist: bool = True) -> torch.device:
+    """``device`` as a :class:`torch.device` (one that exists on this machine if ``must_exist``)."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be a torch.device or a name like 'cpu' or 'cuda', got {device!r}") from error
+    if must_exist and device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {str(device)!r} is not available: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s); use 'cpu'")
+    return device
 
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+_STALE_PART_S = 3600  # a temporary file this old was left by a writer that was killed
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename: no partial file ever."""
+    """Write ``data`` to a temporary file beside ``path``, then rename: no partial file ever.
+
+    A writer killed before the rename (SIGKILL, power loss) leaves its ``.part`` file, which no
+    reader looks at; the next write of ``path`` removes those older than an hour.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
@@ -88,6 +156,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        with contextlib.suppress(OSError):  # another process may remove it first
+            if time.time() - part.stat().st_mtime > _STALE_PART_S:
+                part.unlink()
 
 
 def _write_verified(raw: Path, name: str, data: bytes, source: str) -> None:
@@ -105,7 +177,8 @@ def _missing(raw: Path) -> list[str]:
             missing.append(name)
         elif _md5(path.read_bytes()) != md5:
             aside = path.with_name(name + ".corrupt")
-            os.replace(path, aside)
+            with contextlib.suppress(FileNotFoundError):  # another process moved it first
+                os.replace(path, aside)
             log.warning("%s failed its MD5 check (corrupted or truncated); moved to %s", path, aside)
             missing.append(name)
     return missing
@@ -218,11 +291,11 @@ def ensure_mnist(root: str | os.PathLike | None = None, *, timeout: float = 10.0
         If no source could supply them; the message lists what was tried and how to place
         the files by hand.
     """
-    unknown = [s for s in sources if s not in SOURCES]
-    if unknown or not sources:
-        raise ValueError(f"unknown MNIST source(s) {unknown or sources!r}; valid: {SOURCES}")
-    if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout}")
+    if (not isinstance(sources, (tuple, list)) or not sources
+            or any(not isinstance(s, str) or s not in SOURCES for s in sources)):
+        raise ValueError(f"unknown MNIST source(s) in {sources!r}: sources must be a non-empty tuple "
+                         f"of names from {SOURCES}")
+    _check_timeout(timeout)
     raw = _raw_dir(root)
     missing = _missing(raw)
     if not missing and "local" in sources:
@@ -252,17 +325,27 @@ def ensure_mnist(root: str | os.PathLike | None = None, *, timeout: float = 10.0
 
 
 def read_idx(path: str | os.PathLike) -> torch.Tensor:
-    """Parse an uncompressed IDX file of unsigned bytes into a ``uint8`` tensor."""
+    """Parse an uncompressed IDX file of unsigned bytes into a ``uint8`` tensor.
+
+    Raises ``ValueError`` for a file that is not one (naming what it starts with) or whose size
+    disagrees with its header (truncated or corrupted), and an ``OSError`` if ``path`` is not a
+    readable file (``FileNotFoundError``, ``IsADirectoryError``).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
     path = Path(path)
     data = path.read_bytes()
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (magic {data[:4].hex()})")
-    ndim = data[3]
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08":
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes: it starts with "
+                         f"{data[:4].hex() or 'nothing'!r}, expected 000008 and a byte for the dimensions")
+    ndim, offset = data[3], 4 + 4 * data[3]
+    if len(data) < offset:
+        raise ValueError(f"{path} has {len(data)} bytes, too few for the header of {ndim} dimensions "
+                         "it declares: truncated or corrupted")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">i4", count=ndim, offset=4))
-    offset = 4 + 4 * ndim
-    if len(data) != offset + int(np.prod(shape)):
+    if min(shape, default=0) < 0 or len(data) != offset + math.prod(shape):
         raise ValueError(f"{path} holds {len(data) - offset} bytes of data, its header says "
-                         f"{shape} = {int(np.prod(shape))}: truncated or corrupted")
+                         f"{shape} = {math.prod(shape)}: truncated or corrupted")
     return torch.from_numpy(np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape).copy())
 
 
@@ -276,12 +359,23 @@ class MNIST:
     test_labels: torch.Tensor
     source: str
 
+    def __post_init__(self) -> None:
+        for part in ("train", "test"):
+            images, labels = getattr(self, f"{part}_images"), getattr(self, f"{part}_labels")
+            _check_pair((images, labels), part)
+            if images.dtype != torch.uint8 or images.dim() != 3 or labels.dim() != 1:
+                raise ValueError(f"{part} must be uint8 images (N, H, W) and labels (N,), got "
+                                 f"{images.dtype} {tuple(images.shape)} and {tuple(labels.shape)}")
+        if not isinstance(self.source, str):
+            raise TypeError(f"source must be a str, got {self.source!r}")
+
 
 _LOADED: dict[Path, MNIST] = {}
 
 
 def load_mnist(root: str | os.PathLike | None = None, *, timeout: float = 10.0) -> MNIST:
     """Ensure, verify and read MNIST (cached in memory per root; treat the tensors as read-only)."""
+    _check_timeout(timeout)
     raw = _raw_dir(root).resolve()
     if raw not in _LOADED:
         source = ensure_mnist(root, timeout=timeout)
@@ -302,10 +396,15 @@ def data_checksum() -> str:
 
 
 def to_features(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (N, 28, 28) → float32 features (N, 784), standardized: (x/255 − μ)/σ."""
+    """uint8 images (N, 28, 28) → float32 features (N, 784), standardized: (x/255 − μ)/σ.
+
+    Any (N, H, W) gives (N, H·W); no images (N = 0) give an empty (0, H·W) tensor.
+    """
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch.Tensor of uint8 images (N, H, W), got {type(images).__name__}")
     if images.dtype != torch.uint8 or images.dim() != 3:
         raise ValueError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {tuple(images.shape)}")
-    return (images.reshape(len(images), -1).float() / 255 - MEAN) / STD
+    return (images.reshape(len(images), images.shape[1] * images.shape[2]).float() / 255 - MEAN) / STD
 
 
 def random_shift(x: torch.Tensor, max_shift: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -314,10 +413,16 @@ def random_shift(x: torch.Tensor, max_shift: int, *, generator: torch.Generator 
     standardized). A data augmentation: a shifted digit is the same digit.
 
     The shifts are drawn on the CPU from ``generator`` (torch's global one if None), so a seeded
-    generator gives the same images on any device.
+    generator gives the same images on any device. Pixels are moved, never computed on: a NaN
+    or infinite pixel moves with its image (or out of it), and no rows give no rows.
     """
-    if x.dim() != 2 or x.shape[1] != 28 * 28:
-        raise ValueError(f"expected images as rows of 784 pixels, got shape {tuple(x.shape)}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor of images as rows of 784 pixels, got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[1] != 28 * 28 or not x.is_floating_point():
+        raise ValueError(f"expected images as rows of 784 pixels (floating point, standardized), got "
+                         f"{x.dtype} of shape {tuple(x.shape)}")
+    if generator is not None and not (isinstance(generator, torch.Generator) and generator.device.type == "cpu"):
+        raise TypeError(f"generator must be a CPU torch.Generator or None, got {generator!r}")
     if isinstance(max_shift, bool) or not isinstance(max_shift, int) or not 0 <= max_shift < 28:
         raise ValueError(f"max_shift must be an integer in [0, 28), got {max_shift!r}")
     n, m = len(x), max_shift
@@ -337,10 +442,10 @@ def random_shift(x: torch.Tensor, max_shift: int, *, generator: torch.Generator 
 def train_val_split(x: torch.Tensor, y: torch.Tensor, *, val_size: int, seed: int = 0
                     ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """Split ``(x, y)`` into a training and a validation part by a seeded permutation."""
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-    if not 0 < val_size < len(x):
-        raise ValueError(f"val_size must be in (0, {len(x)}), got {val_size}")
+    _check_pair((x, y), "(x, y)")
+    if not _is_int(val_size) or not 0 < val_size < len(x):
+        raise ValueError(f"val_size must be an integer in (0, {len(x)}), got {val_size!r}")
+    _check_seed(seed)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)).to(x.device)
     val, train = perm[:val_size], perm[val_size:]
     return (x[train], y[train]), (x[val], y[val])
@@ -355,6 +460,12 @@ class Splits:
     test: tuple[torch.Tensor, torch.Tensor]
     source: str
 
+    def __post_init__(self) -> None:
+        for name in ("train", "val", "test"):
+            _check_pair(getattr(self, name), name)
+        if not isinstance(self.source, str):
+            raise TypeError(f"source must be a str, got {self.source!r}")
+
 
 def mnist_splits(root: str | os.PathLike | None = None, *, val_size: int = 10_000,
                  train_size: int | None = None, seed: int = 0,
@@ -362,6 +473,12 @@ def mnist_splits(root: str | os.PathLike | None = None, *, val_size: int = 10_00
     """MNIST as standardized features: a seeded train/validation split of the 60,000 training
     images (``train_size`` keeps only the first that many of the training part) and the 10,000
     test images, on ``device``."""
+    if not _is_int(val_size) or val_size < 1:
+        raise ValueError(f"val_size must be a positive integer, got {val_size!r}")
+    if train_size is not None and (not _is_int(train_size) or train_size < 1):
+        raise ValueError(f"train_size must be a positive integer or None, got {train_size!r}")
+    _check_seed(seed)
+    device = _device(device)
     mnist = load_mnist(root)
     train, val = train_val_split(to_features(mnist.train_images), mnist.train_labels,
                                  val_size=val_size, seed=seed)
@@ -378,17 +495,21 @@ class Batches:
     """Minibatches ``(x, y)`` of tensors already in memory: the fast path of every experiment.
 
     Each pass reshuffles with a seeded :class:`torch.Generator`, so epochs differ from each
-    other but a run is reproducible. The last batch may be smaller unless ``drop_last``.
+    other but a run is reproducible. The last batch may be smaller unless ``drop_last``; a
+    ``batch_size`` beyond the number of samples gives one batch of all of them (none with
+    ``drop_last``). The values are served as they are: NaN or infinite ones are not looked at.
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, *,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
-        if len(x) != len(y):
-            raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        _check_pair((x, y), "(x, y)")
         if len(x) == 0:
-            raise ValueError("cannot batch an empty dataset")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError("cannot batch an empty dataset: x and y need at least one row")
+        if not _is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        _check_flag(shuffle, "shuffle")
+        _check_flag(drop_last, "drop_last")
+        _check_seed(seed)
         self.x, self.y, self.batch_size = x, y, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         self.generator = torch.Generator().manual_seed(seed)

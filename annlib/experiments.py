@@ -24,10 +24,8 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +52,15 @@ def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}
 
 
+_is_int, _is_real = data._is_int, data._is_real  # an int that is not a bool; a finite int or float
+
+
 def _valid_lr_steps(steps, epochs: int) -> bool:
     """(epoch, lr) pairs, epochs strictly increasing within [2, epochs], learning rates positive."""
     try:
         epochs_seen = [e for e, _ in steps]
         return (isinstance(steps, tuple) and epochs_seen == sorted(set(epochs_seen))
-                and all(isinstance(e, int) and not isinstance(e, bool) and 2 <= e <= epochs
-                        and isinstance(lr, (int, float)) and not isinstance(lr, bool) and 0 < lr < math.inf
-                        for e, lr in steps))
+                and all(_is_int(e) and 2 <= e <= epochs and _is_real(lr) and lr > 0 for e, lr in steps))
     except (TypeError, ValueError):
         return False
 
@@ -96,32 +95,51 @@ class Experiment:
     max_shift: int = 0
     seed: int = 0
 
+    def __new__(cls, *args, **kwargs):  # Python's own messages would not say what is valid
+        fields = list(cls.__dataclass_fields__)
+        if args:
+            raise TypeError(f"Experiment takes its fields by keyword, e.g. Experiment(lr=0.1), got positional "
+                            f"arguments {args!r}; its fields are {fields}")
+        if unknown := sorted(set(kwargs) - set(fields)):
+            raise TypeError(f"Experiment has no field(s) {unknown}; its fields are {fields}")
+        return super().__new__(cls)
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(self.hidden))
+        if isinstance(self.hidden, list):
+            object.__setattr__(self, "hidden", tuple(self.hidden))
         with contextlib.suppress(TypeError, ValueError):  # malformed ones are reported below
-            object.__setattr__(self, "lr_steps", tuple((epoch, lr) for epoch, lr in self.lr_steps))
-        checks = [
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
-            (self.activation in models.ACTIVATIONS, f"activation must be one of {sorted(models.ACTIVATIONS)}"),
-            (self.loss in LOSSES, f"loss must be one of {sorted(LOSSES)}"),
-            (self.lr > 0, "lr must be positive"),
-            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
-            (not self.nesterov or (self.optimizer == "sgd" and self.momentum > 0),
-             "nesterov needs optimizer='sgd' and momentum > 0"),
-            (self.weight_decay >= 0 and self.l1 >= 0, "weight_decay and l1 must be non-negative"),
-            (self.batch_size >= 1 and self.epochs >= 1, "batch_size and epochs must be positive"),
-            (all(isinstance(h, int) and h >= 1 for h in self.hidden), "hidden sizes must be positive integers"),
-            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
-            (self.train_size is None or self.train_size >= 1, "train_size must be positive or None"),
-            (self.patience is None or self.patience >= 1, "patience must be positive or None"),
-            (_valid_lr_steps(self.lr_steps, self.epochs),
-             "lr_steps must be (epoch, lr) pairs with increasing epochs in [2, epochs] and lr > 0"),
-            (isinstance(self.max_shift, int) and not isinstance(self.max_shift, bool)
-             and 0 <= self.max_shift < 28, "max_shift must be an integer in [0, 28)"),
-        ]
-        for ok, message in checks:
+            if isinstance(self.lr_steps, (list, tuple)):
+                object.__setattr__(self, "lr_steps", tuple((epoch, lr) for epoch, lr in self.lr_steps))
+        positive_int = lambda v: _is_int(v) and v >= 1  # noqa: E731
+        name_in = lambda v, names: isinstance(v, str) and v in names  # noqa: E731
+        valid = {  # field: (whether its value is valid, what would be)
+            "optimizer": (name_in(self.optimizer, OPTIMIZERS), f"one of {OPTIMIZERS}"),
+            "lr": (_is_real(self.lr) and self.lr > 0, "positive and finite (a float)"),
+            "momentum": (_is_real(self.momentum) and 0 <= self.momentum < 1, "in [0, 1) (a float)"),
+            "nesterov": (isinstance(self.nesterov, bool), "True or False"),
+            "weight_decay": (_is_real(self.weight_decay) and self.weight_decay >= 0, "a non-negative finite float"),
+            "l1": (_is_real(self.l1) and self.l1 >= 0, "a non-negative finite float"),
+            "batch_size": (positive_int(self.batch_size), "a positive integer"),
+            "epochs": (positive_int(self.epochs), "a positive integer"),
+            "hidden": (isinstance(self.hidden, tuple) and all(map(positive_int, self.hidden)),
+                       "a tuple of positive integers (the hidden layer widths)"),
+            "activation": (name_in(self.activation, models.ACTIVATIONS), f"one of {sorted(models.ACTIVATIONS)}"),
+            "dropout": (_is_real(self.dropout) and 0 <= self.dropout < 1, "in [0, 1) (a float)"),
+            "loss": (name_in(self.loss, LOSSES), f"one of {sorted(LOSSES)}"),
+            "train_size": (self.train_size is None or positive_int(self.train_size), "a positive integer or None"),
+            "val_size": (positive_int(self.val_size), "a positive integer"),
+            "patience": (self.patience is None or positive_int(self.patience), "a positive integer or None"),
+            "lr_steps": (_valid_lr_steps(self.lr_steps, self.epochs),
+                         "(epoch, lr) pairs with increasing epochs in [2, epochs] and lr > 0"),
+            "max_shift": (_is_int(self.max_shift) and 0 <= self.max_shift < 28, "an integer in [0, 28)"),
+            "seed": (_is_int(self.seed) and -2**63 <= self.seed < 2**64, "an integer in [-2**63, 2**64)"),
+        }
+        for name, (ok, what) in valid.items():
             if not ok:
-                raise ValueError(f"{message}; got {self!r}")
+                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+        if self.nesterov and not (self.optimizer == "sgd" and self.momentum > 0):
+            raise ValueError(f"nesterov needs optimizer='sgd' and momentum > 0, got optimizer={self.optimizer!r} "
+                             f"and momentum={self.momentum!r}")
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace; the basis of the cache key."""
@@ -129,7 +147,10 @@ class Experiment:
 
     def build_optimizer(self, params) -> torch.optim.Optimizer:
         """The torch optimizer this config names, in its fastest exact form: ``fused`` kernels
-        where torch has them (SGD, Adagrad, Adam), ``foreach`` otherwise (RMSprop)."""
+        where torch has them (SGD, Adagrad, Adam), ``foreach`` otherwise (RMSprop).
+
+        ``params`` are what any torch optimizer takes; torch rejects an empty list itself.
+        """
         common = {"lr": self.lr, "weight_decay": self.weight_decay}
         if self.optimizer == "sgd":
             return torch.optim.SGD(params, momentum=self.momentum, nesterov=self.nesterov, fused=True, **common)
@@ -147,6 +168,12 @@ class Result:
     config: Experiment
     history: train.History
     cached: bool = False
+
+    def __post_init__(self) -> None:
+        _check_config(self.config)
+        if not isinstance(self.history, train.History):
+            raise TypeError(f"history must be an annlib.train.History, got {type(self.history).__name__}")
+        data._check_flag(self.cached, "cached")
 
     def summary(self) -> dict:
         """One table row: final and best numbers of the run (accuracies in %, None where undefined)."""
@@ -174,21 +201,41 @@ def code_checksum() -> str:
 
 def cache_key(config: Experiment, *, code: str | None = None) -> str:
     """SHA-256 of the config's canonical JSON, the results version, the code and the data."""
+    _check_config(config)
+    if code is not None and not isinstance(code, str):
+        raise TypeError(f"code must be a str (a code checksum) or None, got {code!r}")
     material = "\n".join([config.to_json(), str(RESULTS_VERSION),
                           code if code is not None else code_checksum(), data.data_checksum()])
     return hashlib.sha256(material.encode()).hexdigest()
 
 
 def cache_dir() -> Path:
-    """``$ANNLIB_CACHE_DIR``, else ``~/.cache/annlib/experiments``."""
-    return Path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments")
+    """``$ANNLIB_CACHE_DIR``, else ``~/.cache/annlib/experiments`` (a ``ValueError`` if it is a file)."""
+    path = Path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"the experiment cache {path} (ANNLIB_CACHE_DIR) is a file; it must be a directory")
+    return path
+
+
+def _check_config(config) -> None:
+    if not isinstance(config, Experiment):
+        raise TypeError(f"config must be an annlib.experiments.Experiment, got {type(config).__name__} {config!r}")
+
+
+def _digest(entry: dict) -> str:
+    """SHA-256 of an entry's canonical JSON, less its own ``sha256``: any changed byte shows."""
+    body = {name: value for name, value in entry.items() if name != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _read_entry(path: Path, config: Experiment) -> train.History | None:
+    """The cached history of ``config``, or None if the entry is missing, damaged or not its own."""
     try:
         entry = json.loads(path.read_text())
-        if entry["config"] != json.loads(config.to_json()):
-            raise ValueError("config in the entry differs from the one asked for")
+        if entry["sha256"] != _digest(entry):
+            raise ValueError("its checksum does not match its contents")
+        if entry["key"] != path.stem or entry["config"] != json.loads(config.to_json()):
+            raise ValueError("it is the entry of another config")
         return train.History.from_dict(entry["history"])
     except FileNotFoundError:
         return None
@@ -198,18 +245,13 @@ def _read_entry(path: Path, config: Experiment) -> train.History | None:
 
 
 def _write_entry(path: Path, config: Experiment, history: train.History) -> None:
-    entry = {"config": json.loads(config.to_json()), "history": history.to_dict(),
+    """Write the entry atomically (a temporary file, then a rename): readers see the old entry or
+    the new one, never half of one, however many processes write it at once."""
+    entry = {"key": path.stem, "config": json.loads(config.to_json()), "history": history.to_dict(),
              "meta": {"results_version": RESULTS_VERSION, "torch": torch.__version__,
                       "device": str(train.default_device())}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(entry, f, indent=1)
-        os.replace(tmp, path)  # atomic: readers see the old entry or the new one, never half
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    entry["sha256"] = _digest(entry)
+    data._atomic_write(path, json.dumps(entry, indent=1).encode())
 
 
 # A picklable callable each worker process calls first; None in use. Tests set it to give the
@@ -221,17 +263,20 @@ _CGROUP, _MEMINFO = Path("/sys/fs/cgroup"), Path("/proc/meminfo")  # Linux; else
 def default_workers(device: torch.device) -> int:
     """``$ANNLIB_WORKERS``, else as many workers as the CPU cores and the memory allow (1 on a GPU).
 
+    ``ANNLIB_WORKERS`` must be a positive integer (spaces around it are ignored; set but empty,
+    it counts as unset).
+
     The cores are those this process may use, capped by a container's CPU quota (cgroup v2
     ``cpu.max``, as on Binder, where a pod sees the host's cores but may use one or two); each
     worker is given 1 GiB of the memory available (it holds torch and a copy of MNIST, about
     half of that).
     """
     if os.environ.get("ANNLIB_WORKERS"):
-        workers = int(os.environ["ANNLIB_WORKERS"])
-        if workers < 1:
+        workers = os.environ["ANNLIB_WORKERS"].strip()
+        if not (workers.isascii() and workers.isdigit()) or int(workers) < 1:
             raise ValueError(f"ANNLIB_WORKERS must be a positive integer, got {workers}")
-        return workers
-    if device.type != "cpu":
+        return int(workers)
+    if data._device(device, must_exist=False).type != "cpu":
         return 1  # one GPU: the runs would only queue for it
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     with contextlib.suppress(OSError, ValueError):
@@ -272,11 +317,19 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
     ``KeyboardInterrupt`` is raised; the runs that finished are in the cache.
 
     Names can be any hashable, e.g. tuples ``(lr, batch_size)``; the bar shows ``str(name)``.
+    No configs give an empty dict.
     """
-    device = torch.device(device) if device is not None else train.default_device()
+    if not isinstance(configs, Mapping):
+        raise TypeError(f"configs must be a mapping of names to Experiments, e.g. {{'adam': Experiment()}}, "
+                        f"got {type(configs).__name__}")
+    for name, config in configs.items():
+        if not isinstance(config, Experiment):
+            raise TypeError(f"configs[{name!r}] must be an Experiment, got {type(config).__name__} {config!r}")
+    _check_flags(cache=cache, progress=progress)
+    device = data._device(device) if device is not None else train.default_device()
+    if workers is not None and (not _is_int(workers) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r} (or None: default_workers)")
     workers = default_workers(device) if workers is None else workers
-    if workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers}")
     use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
     results: dict[Hashable, Result] = {}
     for name, config in configs.items():
@@ -290,12 +343,26 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
             for name, config in todo.items():
                 bar.set_description(str(name))
                 results[name] = run(config, cache=cache, device=device, progress=progress)
+                _stop_if_interrupted(results[name], name)
                 bar.update()
         else:
             _run_in_pool(todo, results, bar, workers=min(workers, len(todo)), cache=cache, device=device)
     finally:
         bar.close()
     return {name: results[name] for name in configs}
+
+
+def _stop_if_interrupted(result: Result, name: Hashable) -> None:
+    """Ctrl-C stops a run with its history so far (``train.fit``); in run_all it stops them all."""
+    if result.history.interrupted:
+        raise KeyboardInterrupt(f"run {name!r} was interrupted")
+
+
+def _check_flags(**flags) -> None:
+    """Each flag is True or False; ``progress`` may also be None (decide from the environment)."""
+    for name, value in flags.items():
+        if not (isinstance(value, bool) or (name == "progress" and value is None)):
+            raise TypeError(f"{name} must be True or False{' or None' if name == 'progress' else ''}, got {value!r}")
 
 
 def _estimated_cost(config: Experiment) -> float:
@@ -320,6 +387,7 @@ def _run_in_pool(todo, results, bar, *, workers: int, cache: bool, device: torch
         bar.set_description(f"{workers} workers")
         for future in concurrent.futures.as_completed(futures):
             results[futures[future]] = future.result()
+            _stop_if_interrupted(results[futures[future]], futures[future])
             bar.update()
     except BaseException:  # Ctrl-C or a failed run: stop the others now, not after their runs
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -352,7 +420,9 @@ def train_model(config: Experiment, *, validate: bool = True, device: str | torc
     (early stopping needs the validation loss, so a config with ``patience`` then raises).
     On the CPU it trains on one thread (see the module's docstring).
     """
-    device = torch.device(device) if device is not None else train.default_device()
+    _check_config(config)
+    _check_flags(validate=validate, progress=progress)
+    device = data._device(device) if device is not None else train.default_device()
     splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size,
                                seed=config.seed, device=device)
     augment = None
@@ -374,13 +444,19 @@ def run(config: Experiment, *, cache: bool = True, device: str | torch.device | 
         progress: bool | None = None) -> Result:
     """Run ``config`` on MNIST (or fetch its result from the cache) and return the result.
 
-    An interrupted run (Ctrl-C) is returned but not cached.
+    An interrupted run (Ctrl-C) is returned but not cached. A damaged cache entry is ignored and
+    rewritten; a cache that cannot be written (a full disk) gives a warning, and the result.
     """
+    _check_config(config)
+    _check_flags(cache=cache, progress=progress)
     use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
-    path = cache_dir() / f"{cache_key(config)}.json"
+    path = cache_dir() / f"{cache_key(config)}.json" if use_cache else None
     if use_cache and (history := _read_entry(path, config)) is not None:
         return Result(config, history, cached=True)
     _, history = train_model(config, device=device, progress=progress)
     if use_cache and not history.interrupted:
-        _write_entry(path, config, history)
+        try:
+            _write_entry(path, config, history)
+        except OSError as error:
+            log.warning("could not cache the result in %s (%s); returning it uncached", path, error)
     return Result(config, history)
