@@ -4,6 +4,7 @@
 # make check-html   — load every built page in headless Chromium with the network blocked
 # make check-binder — run every chapter in an environment made only from binder/ (as Binder would)
 # make zip          — _build/html/ann-pytorch-book-html.zip, the book for offline reading
+# make reproducible — a second cold build in _build/second; fails unless its glued values equal _build's
 # Each target creates .venv with the Python found as $(PYTHON) (3.10 or newer) and installs what it needs.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS ?= -W -n --keep-going
 
-.PHONY: book test data clean check-html check-binder zip
+.PHONY: book test data clean check-html check-binder zip reproducible
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "annlib needs Python 3.10 or newer")'
@@ -42,6 +43,11 @@ zip: $(STAMP)
 	cd _build && ../$(BIN)/python -m zipfile -c ann-pytorch-book-html.zip html/
 	mv _build/ann-pytorch-book-html.zip _build/html/
 	@echo "_build/html/ann-pytorch-book-html.zip: unzip it anywhere and open html/index.html"
+
+reproducible: data
+	rm -rf _build/second
+	env -u ANNLIB_CACHE_DIR $(BIN)/jupyter-book build book --path-output _build/second $(JB_FLAGS)
+	$(BIN)/python checks/reproducible.py _build _build/second/_build --json _build/glued-comparison.json
 
 clean:
 	rm -rf _build $(VENV)
