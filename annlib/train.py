@@ -123,7 +123,6 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
     return sum(w.abs().sum() for w in weights)
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
              batch_size: int = 10_000) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``data = (x, y)``, in eval mode, without gradients."""
@@ -131,6 +130,13 @@ def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_pair(data, "data")
     _check_positive_int(batch_size, "batch_size")
+    return _evaluate(model, data, loss_fn=loss_fn, batch_size=batch_size)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn,
+              batch_size: int = 10_000) -> tuple[float, float]:
+    """:func:`evaluate` without its checks, for data already checked (``fit``'s, every epoch)."""
     x, y = data
     device = next(model.parameters(), torch.empty(0)).device  # a model without parameters: the CPU
     was_training = model.training
@@ -255,7 +261,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
                 history.diverged_epoch = epoch
                 break
             if val_data is not None:
-                val_loss, val_acc = evaluate(model, val_data, loss_fn=loss_fn)
+                val_loss, val_acc = _evaluate(model, val_data, loss_fn=loss_fn)
                 history.val_loss.append(val_loss)
                 history.val_acc.append(val_acc)
             history.epoch_time.append(time.perf_counter() - start)
@@ -277,5 +283,5 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     if best_state is not None:
         model.load_state_dict(best_state)
     if test_data is not None and not history.diverged:
-        history.test_loss, history.test_acc = evaluate(model, test_data, loss_fn=loss_fn)
+        history.test_loss, history.test_acc = _evaluate(model, test_data, loss_fn=loss_fn)
     return history
