@@ -150,6 +150,9 @@ def tanh(x: Tensor) -> Tensor:
     The lecture's form overflows for :math:`|x| \gtrsim 710` (float64) or 89 (float32). Dividing
     through by :math:`e^{x}` gives the second form; with :math:`e = e^{-2|x|}` and the odd
     symmetry :math:`\tanh(-x) = -\tanh(x)` nothing overflows (same trick as :func:`sigmoid`).
+    The numerator :math:`1 - e^{-2|x|}` cancels catastrophically for tiny :math:`|x|` (in float32,
+    1 − e^{−2·10⁻⁸} rounds to 0), so it is computed as ``-expm1(-2|x|)``, which keeps the relative
+    precision of the number type there too: :math:`\tanh(x) \approx x` for :math:`|x| \ll 1`.
 
     See Also
     --------
@@ -157,8 +160,8 @@ def tanh(x: Tensor) -> Tensor:
     """
     _check_tensor("x", x)
     positive = x >= 0
-    e = torch.exp(torch.where(positive, -2 * x, 2 * x))  # e = e^{−2|x|} ∈ (0, 1]
-    t = (1 - e) / (1 + e)  # tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|})
+    minus_2abs = torch.where(positive, -2 * x, 2 * x)  # −2|x| ≤ 0
+    t = -torch.expm1(minus_2abs) / (1 + torch.exp(minus_2abs))  # tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|})
     return torch.where(positive, t, -t)
 
 
@@ -335,8 +338,8 @@ def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
 
     "sum" gives :math:`\sum_i \ell_i = \mathrm{KL}(p \,\|\, q)` summed over the batch;
     "batchmean" divides that by the batch size N = ``input.shape[0]``, the mean KL per sample;
-    "mean" divides by the number of elements (N·C), which is not a KL divergence (torch 2.14
-    warns that its "mean" will become "batchmean" in the next major release).
+    "mean" divides by the number of elements (N·C), which is not a KL divergence (torch warns
+    about it when ``nn.KLDivLoss`` is called with its default).
 
     Notes
     -----

@@ -334,3 +334,10 @@ def test_public_api():
         ["sigmoid", "tanh", "relu", "logsumexp", "softmax", "log_softmax",
          "l1_loss", "mse_loss", "cross_entropy", "kl_div"]
     )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tanh_keeps_relative_precision_at_tiny_inputs(dtype):
+    """1 − e^{−2|x|} cancels to 0 in float32 at |x| = 1e-8; expm1 keeps tanh(x) ≈ x to the last digits."""
+    x = torch.tensor([1e-30, 1e-12, 1e-8, -1e-6, 3e-4], dtype=dtype)
+    torch.testing.assert_close(functional.tanh(x), torch.tanh(x), rtol=4 * torch.finfo(dtype).eps, atol=0)
