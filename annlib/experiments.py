@@ -24,6 +24,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import multiprocessing
 import os
 from collections.abc import Callable, Hashable, Mapping
@@ -35,13 +36,13 @@ from torch.nn import functional as F
 
 from annlib import data, models, train
 
-__all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result",
-           "cache_dir", "cache_key", "code_checksum", "default_workers", "run", "run_all", "train_model"]
+__all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result", "cache_dir", "cache_key",
+           "code_checksum", "default_workers", "run", "run_all", "select", "train_model"]
 
 log = logging.getLogger("annlib.experiments")
 
 RESULTS_VERSION = 1  # bump when a change alters results in a way the source hash would miss
-OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
 
 
 def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -147,8 +148,11 @@ class Experiment:
 
     def build_optimizer(self, params) -> torch.optim.Optimizer:
         """The torch optimizer this config names, in its fastest exact form: ``fused`` kernels
-        where torch has them (SGD, Adagrad, Adam), ``foreach`` otherwise (RMSprop).
+        where torch has them (SGD, Adagrad, Adam, AdamW), ``foreach`` otherwise (RMSprop).
 
+        ``weight_decay`` is passed to each as torch defines it: added to the gradient (an L2
+        penalty) for all but AdamW, which decays the weights apart from the gradient
+        (w ← w − lr·λ·w, then the Adam step); torch's AdamW default λ = 0.01 is not used.
         ``params`` are what any torch optimizer takes; torch rejects an empty list itself.
         """
         common = {"lr": self.lr, "weight_decay": self.weight_decay}
@@ -158,6 +162,8 @@ class Experiment:
             return torch.optim.RMSprop(params, momentum=self.momentum, foreach=True, **common)
         if self.optimizer == "adagrad":
             return torch.optim.Adagrad(params, fused=True, **common)
+        if self.optimizer == "adamw":
+            return torch.optim.AdamW(params, fused=True, **common)
         return torch.optim.Adam(params, fused=True, **common)
 
 
@@ -175,6 +181,10 @@ class Result:
             raise TypeError(f"history must be an annlib.train.History, got {type(self.history).__name__}")
         data._check_flag(self.cached, "cached")
 
+    def without_test(self) -> Result:
+        """The same result with the test loss and accuracy removed (see :func:`select`)."""
+        return dataclasses.replace(self, history=self.history.without_test())
+
     def summary(self) -> dict:
         """One table row: final and best numbers of the run (accuracies in %, None where undefined)."""
         h = self.history
@@ -189,6 +199,39 @@ class Result:
             "diverged at epoch": h.diverged_epoch,
             "seconds": h.wall_time,
         }
+
+
+_SELECT_BY = {"val_acc": max, "val_loss": min}
+
+
+def select(results: Mapping[Hashable, Result], *, by: str = "val_acc") -> Hashable:
+    """The name of the run to choose: the best validation number, never a test number.
+
+    Each run is judged by its validation accuracy (``by="val_acc"``, highest wins) or loss
+    (``by="val_loss"``, lowest wins) at the epoch whose weights it ended with: the best epoch
+    early stopping restored, else its last. That is the model its test accuracy reports, so the
+    test set then reports the choice once. Only ``result.without_test()`` is looked at; a
+    diverged run (or a non-finite value) never wins; ties go to the first name given.
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise ValueError(f"results must be a non-empty mapping of names to Results, got {results!r}")
+    for name, result in results.items():
+        if not isinstance(result, Result):
+            raise TypeError(f"results[{name!r}] must be a Result, got {type(result).__name__}")
+    if by not in _SELECT_BY:
+        raise ValueError(f"by must be one of {sorted(_SELECT_BY)}, got {by!r}")
+    best = _SELECT_BY[by]
+    worst = -math.inf if best is max else math.inf
+    scores = {}
+    for name, result in results.items():
+        history = result.without_test().history
+        values = getattr(history, by)
+        epoch = history.best_epoch if history.best_epoch is not None else len(values)
+        value = values[epoch - 1] if values and not history.diverged else worst
+        scores[name] = value if math.isfinite(value) else worst
+    if all(value == worst for value in scores.values()):
+        raise ValueError(f"no run has a finite {by} to choose by (all diverged or none validated)")
+    return best(scores, key=scores.__getitem__)
 
 
 def code_checksum() -> str:

@@ -60,6 +60,10 @@ class History:
     def wall_time(self) -> float:
         return sum(self.epoch_time)
 
+    def without_test(self) -> History:
+        """A copy with ``test_loss`` and ``test_acc`` set to None: what a choice may look at."""
+        return dataclasses.replace(self, test_loss=None, test_acc=None)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

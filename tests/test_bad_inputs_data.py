@@ -17,14 +17,14 @@ from conftest import idx_bytes, synthetic_splits
 pytestmark = pytest.mark.bad_input
 
 SOURCES = r"\('local', 'torchvision', 'pypi'\)"
-OPTIMIZERS = r"\('sgd', 'adagrad', 'rmsprop', 'adam'\)"
+OPTIMIZERS = r"\('sgd', 'adagrad', 'rmsprop', 'adam', 'adamw'\)"
 
 
 # ------------------------------------------------------------------------------------------------
 # Experiment: (id, fields, pattern of the ValueError's message, or (exception, pattern))
 
 EXPERIMENT_CASES = [
-    ("optimizer-unknown", {"optimizer": "adamw"}, f"optimizer must be one of {OPTIMIZERS}, got 'adamw'"),
+    ("optimizer-unknown", {"optimizer": "adamax"}, f"optimizer must be one of {OPTIMIZERS}, got 'adamax'"),
     ("optimizer-capitalized", {"optimizer": "Adam"}, "optimizer must be one of .*, got 'Adam'"),
     ("optimizer-empty", {"optimizer": ""}, "optimizer must be one of .*, got ''"),
     ("optimizer-none", {"optimizer": None}, "optimizer must be one of .*, got None"),

@@ -1,11 +1,12 @@
 import concurrent.futures
 import dataclasses
 import json
+import math
 
 import pytest
 import torch
 
-from annlib import data, experiments
+from annlib import data, experiments, train
 from annlib.experiments import Experiment
 from conftest import install_synthetic_splits, synthetic_splits
 
@@ -73,12 +74,80 @@ def test_bad_configs(kwargs, message):
 
 
 @pytest.mark.parametrize("name, cls", [("sgd", torch.optim.SGD), ("adagrad", torch.optim.Adagrad),
-                                       ("rmsprop", torch.optim.RMSprop), ("adam", torch.optim.Adam)])
+                                       ("rmsprop", torch.optim.RMSprop), ("adam", torch.optim.Adam),
+                                       ("adamw", torch.optim.AdamW)])
 def test_optimizer_is_built_with_the_config_values(name, cls):
     config = Experiment(optimizer=name, lr=0.02, weight_decay=1e-3)
     opt = config.build_optimizer([torch.nn.Parameter(torch.zeros(2))])
     assert type(opt) is cls
     assert opt.defaults["lr"] == 0.02 and opt.defaults["weight_decay"] == 1e-3
+
+
+def test_adamw_decays_apart_from_the_gradient_and_adam_adds_it_to_the_gradient():
+    """One step from w = 1 with a zero gradient: Adam's L2 term makes the gradient λw, so its first
+    (sign-like) step is lr; AdamW shrinks w by lr·λ·w and the Adam step of a zero gradient is 0."""
+    steps = {}
+    for name in ("adam", "adamw"):
+        w = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+        opt = Experiment(optimizer=name, lr=0.1, weight_decay=0.5).build_optimizer([w])
+        w.grad = torch.zeros_like(w)
+        opt.step()
+        steps[name] = 1 - w.detach()
+    torch.testing.assert_close(steps["adam"], torch.full((3,), 0.1, dtype=torch.float64), rtol=1e-6, atol=0)
+    torch.testing.assert_close(steps["adamw"], torch.full((3,), 0.1 * 0.5, dtype=torch.float64), rtol=1e-12, atol=0)
+
+
+def _result(val_acc, val_loss, test_acc, *, best_epoch=None, diverged_epoch=None):
+    history = train.History(train_loss=[1.0] * len(val_acc), train_acc=[0.5] * len(val_acc), val_acc=list(val_acc),
+                            val_loss=list(val_loss), epoch_time=[1.0] * len(val_acc), test_acc=test_acc,
+                            test_loss=None if test_acc is None else 0.1, best_epoch=best_epoch,
+                            diverged_epoch=diverged_epoch)
+    return experiments.Result(Experiment(), history)
+
+
+def test_select_chooses_on_validation_at_the_epoch_the_run_ended_with_and_never_on_test():
+    runs = {"a": _result([0.90, 0.95], [0.3, 0.2], test_acc=0.99),   # best test, worse validation
+            "b": _result([0.96, 0.94], [0.1, 0.25], test_acc=0.80),  # best epoch 1 not restored: 0.94
+            "c": _result([0.97, 0.93], [0.1, 0.3], test_acc=0.50, best_epoch=1)}  # restored: 0.97
+    assert experiments.select(runs) == "c"
+    assert experiments.select(runs, by="val_loss") == "c"
+    del runs["c"]
+    assert experiments.select(runs) == "a" and experiments.select(runs, by="val_loss") == "a"
+    swapped = {"a": dataclasses.replace(runs["a"], history=dataclasses.replace(runs["a"].history, test_acc=0.0)),
+               "b": dataclasses.replace(runs["b"], history=dataclasses.replace(runs["b"].history, test_acc=1.0))}
+    assert experiments.select(swapped) == "a"  # the test numbers change nothing
+
+
+def test_select_never_chooses_a_diverged_run_and_breaks_ties_by_order():
+    runs = {"nan": _result([0.99, math.nan], [0.01, math.nan], None, diverged_epoch=2),
+            "ok": _result([0.5], [2.0], 0.5), "same": _result([0.5], [2.0], 0.9)}
+    assert experiments.select(runs) == "ok" and experiments.select(runs, by="val_loss") == "ok"
+    with pytest.raises(ValueError, match="no run has a finite val_acc"):
+        experiments.select({"nan": runs["nan"]})
+
+
+@pytest.mark.parametrize("args, kwargs, error, message", [
+    (({},), {}, ValueError, "results must be a non-empty mapping"),
+    (([1],), {}, ValueError, "results must be a non-empty mapping"),
+    (({"a": train.History()},), {}, TypeError, r"results\['a'\] must be a Result, got History"),
+    (({"a": None},), {"by": "test_acc"}, TypeError, "must be a Result"),
+])
+def test_select_bad_arguments(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        experiments.select(*args, **kwargs)
+
+
+def test_select_refuses_to_choose_by_a_test_number():
+    with pytest.raises(ValueError, match=r"by must be one of \['val_acc', 'val_loss'\], got 'test_acc'"):
+        experiments.select({"a": _result([0.9], [0.1], 0.9)}, by="test_acc")
+
+
+def test_without_test_removes_only_the_test_fields():
+    result = _result([0.9], [0.1], 0.95, best_epoch=1)
+    blind = result.without_test()
+    assert blind.history.test_acc is None and blind.history.test_loss is None
+    assert result.history.test_acc == 0.95  # the original is untouched
+    assert dataclasses.replace(blind.history, test_acc=0.95, test_loss=0.1) == result.history
 
 
 @pytest.fixture

@@ -163,3 +163,10 @@ def test_each_epoch_trains_on_what_augment_returns():
     assert calls == [torch.Size([200, 2])] * 3
     assert torch.equal(model[1].weight, first)
     assert not torch.equal(model[1].bias, torch.zeros_like(model[1].bias))  # the rest did train
+
+
+def test_history_without_test_keeps_everything_but_the_test_numbers():
+    history = train.History(train_loss=[1.0], val_loss=[0.5], val_acc=[0.8], test_loss=0.4, test_acc=0.9, best_epoch=1)
+    blind = history.without_test()
+    assert (blind.test_loss, blind.test_acc) == (None, None) and history.test_acc == 0.9
+    assert blind.val_acc == [0.8] and blind.best_epoch == 1
