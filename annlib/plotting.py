@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import torch
@@ -22,12 +23,13 @@ from matplotlib.axes import Axes
 
 from annlib.train import History
 
-__all__ = ["COLORS", "color", "plot_history", "plot_histories", "autograd_graph", "plot_autograd_graph"]
+__all__ = ["COLORS", "Calibration", "color", "plot_history", "plot_histories", "calibration", "plot_reliability",
+           "autograd_graph", "plot_autograd_graph"]
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {
     "sgd": "#0072B2", "sgd+momentum": "#56B4E9", "adagrad": "#009E73", "rmsprop": "#CC79A7",
-    "adam": "#D55E00",
+    "adam": "#D55E00", "adamw": "#E69F00",
     "relu": "#D55E00", "sigmoid": "#0072B2", "tanh": "#009E73",
     "train": "#0072B2", "val": "#D55E00", "test": "#000000",
     # losses (the loss-functions chapter)
@@ -110,6 +112,70 @@ def plot_histories(histories: Mapping[str, History], *, metric: str = "val_loss"
         ax.set_yscale("log")
     if ax.get_legend_handles_labels()[0]:  # a run with no epochs draws nothing
         ax.legend()
+    return ax
+
+
+class Calibration(NamedTuple):
+    """A top-label reliability curve: per confidence bin, the mean predicted probability of the
+    predicted class, the fraction of those predictions that were right, and how many there were
+    (bins with no predictions are left out); ``ece`` is the expected calibration error."""
+
+    confidence: torch.Tensor
+    accuracy: torch.Tensor
+    count: torch.Tensor
+    ece: float
+
+
+def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = 10) -> Calibration:
+    r"""How far the predicted probabilities can be trusted: the data of a reliability diagram.
+
+    Each prediction is put in one of ``bins`` equal-width bins of its confidence
+    :math:`c_n = \max_k p_{nk}` (the probability of the class it predicts). A calibrated model's
+    predictions in a bin are right as often as their mean confidence says. The expected
+    calibration error weighs the gap by the bin's share of the N predictions:
+
+    .. math:: \mathrm{ECE} = \sum_b \frac{N_b}{N}\,\bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|
+
+    ``probs`` is (N, C) with rows summing to 1 (e.g. ``logits.softmax(dim=1)``), ``y`` the N
+    class indices. This is the top-label diagram of Guo et al. (2017); the reliability diagram of
+    a forecast of one binary event (rain or not) is the same plot for the probability of that event.
+    """
+    _check("probs", probs, torch.Tensor, "a float tensor of shape (N, C)")
+    _check("y", y, torch.Tensor, "an integer tensor of shape (N,)")
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    if probs.dim() != 2 or not probs.is_floating_point() or len(probs) == 0:
+        raise ValueError(f"probs must be a non-empty float tensor of shape (N, C), got {probs.dtype} "
+                         f"of shape {tuple(probs.shape)}")
+    if y.shape != probs.shape[:1] or y.is_floating_point() or y.dtype == torch.bool:
+        raise ValueError(f"y must be an integer tensor of shape ({len(probs)},), got {y.dtype} of shape {tuple(y.shape)}")
+    if not torch.isfinite(probs).all() or (probs < 0).any() or not torch.allclose(
+            probs.sum(dim=1), torch.ones((), dtype=probs.dtype), atol=1e-3):
+        raise ValueError("probs must be finite, non-negative, and each row must sum to 1 (pass logits.softmax(dim=1))")
+    confidence, predicted = probs.detach().double().max(dim=1)
+    right = (predicted == y.to(predicted.device)).double()
+    which = (confidence * bins).long().clamp(max=bins - 1)  # bin b holds [b/bins, (b+1)/bins)
+    count = torch.bincount(which, minlength=bins)
+    used = count > 0
+    conf = torch.bincount(which, confidence, minlength=bins)[used] / count[used]
+    acc = torch.bincount(which, right, minlength=bins)[used] / count[used]
+    ece = float(((count[used] / len(probs)) * (acc - conf).abs()).sum())
+    return Calibration(conf.cpu(), acc.cpu(), count[used].cpu(), ece)
+
+
+def plot_reliability(curves: Mapping[str, Calibration], *, ax: Axes | None = None) -> Axes:
+    """Reliability diagram: each curve's accuracy against its confidence, with the diagonal a
+    calibrated model would follow; points below it are overconfident. The legend gives the ECE."""
+    _check("curves", curves, Mapping, "a dict of name → Calibration")
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="calibrated")
+    for name, curve in curves.items():
+        _check(f"curves[{name!r}]", curve, Calibration, "an annlib.plotting.Calibration")
+        ax.plot(curve.confidence, curve.accuracy, marker="o", ms=4, color=color(name),
+                label=f"{name} (ECE {100 * curve.ece:.1f}%)")
+    ax.set(xlabel="confidence (probability of the predicted class)", ylabel="accuracy of those predictions",
+           xlim=(0, 1.02), ylim=(0, 1.02))
+    ax.legend()
     return ax
 
 

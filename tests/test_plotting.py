@@ -76,3 +76,65 @@ def test_plot_autograd_graph_labels_leaves_by_name_or_shape():
     texts = sorted(t.get_text() for t in ax.texts if t.get_text())      # arrows are empty annotations
     assert texts == ["2×3.grad +=", "MvBackward0", "SumBackward0", "w.grad +="], texts
     plt.close(fig)
+
+
+def test_calibration_bins_confidence_and_accuracy_by_hand():
+    # confidences 0.95, 0.92 (bin 9: one right, one wrong), 0.55 (bin 5: right), 0.35 (bin 3: wrong)
+    probs = torch.tensor([[0.95, 0.05, 0.0], [0.04, 0.92, 0.04], [0.55, 0.45, 0.0], [0.35, 0.33, 0.32]])
+    y = torch.tensor([0, 2, 0, 1])
+    curve = plotting.calibration(probs, y, bins=10)
+    torch.testing.assert_close(curve.confidence, torch.tensor([0.35, 0.55, 0.935], dtype=torch.float64))
+    torch.testing.assert_close(curve.accuracy, torch.tensor([0.0, 1.0, 0.5], dtype=torch.float64))
+    assert curve.count.tolist() == [1, 1, 2]
+    assert curve.ece == pytest.approx((0.35 + 0.45 + 2 * 0.435) / 4)
+
+
+def test_calibration_of_calibrated_predictions_is_near_zero_and_of_overconfident_ones_is_not():
+    generator = torch.Generator().manual_seed(0)
+    confidence = 0.5 + 0.5 * torch.rand(200_000, generator=generator, dtype=torch.float64)
+    right = torch.rand(200_000, generator=generator, dtype=torch.float64) < confidence  # right as often as claimed
+    probs = torch.stack([confidence, 1 - confidence], dim=1)
+    y = torch.where(right, 0, 1)
+    assert plotting.calibration(probs, y).ece < 0.01
+    always_wrong_half = torch.where(torch.arange(200_000) % 2 == 0, 0, 1)  # right half the time at any confidence
+    assert plotting.calibration(probs, always_wrong_half).ece == pytest.approx(0.75 - 0.5, abs=0.01)
+
+
+def test_plot_reliability_draws_the_diagonal_and_one_curve_each():
+    probs = torch.tensor([[0.9, 0.1], [0.6, 0.4]])
+    curves = {"adam": plotting.calibration(probs, torch.tensor([0, 1]))}
+    fig, ax = plt.subplots()
+    assert plotting.plot_reliability(curves, ax=ax) is ax
+    lines = ax.get_lines()
+    assert len(lines) == 2 and list(lines[0].get_xdata()) == [0, 1]
+    assert lines[1].get_color() == plotting.color("adam") and "ECE" in lines[1].get_label()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("args, kwargs, error, message", [
+    (([[0.5, 0.5]], torch.tensor([0])), {}, TypeError, "probs must be a float tensor"),
+    ((torch.tensor([[0.5, 0.5]]), [0]), {}, TypeError, "y must be an integer tensor"),
+    ((torch.tensor([0.5, 0.5]), torch.tensor([0])), {}, ValueError, r"shape \(N, C\), got .* of shape \(2,\)"),
+    ((torch.empty(0, 3), torch.empty(0, dtype=torch.long)), {}, ValueError, "non-empty"),
+    ((torch.tensor([[0.5, 0.5]]), torch.tensor([0.0])), {}, ValueError, "y must be an integer tensor"),
+    ((torch.tensor([[0.5, 0.5]]), torch.tensor([0, 1])), {}, ValueError, r"shape \(1,\)"),
+    ((torch.tensor([[2.0, -1.0]]), torch.tensor([0])), {}, ValueError, "non-negative"),
+    ((torch.tensor([[0.3, 0.3]]), torch.tensor([0])), {}, ValueError, "sum to 1"),
+    ((torch.tensor([[float("nan"), 1.0]]), torch.tensor([0])), {}, ValueError, "finite"),
+    ((torch.tensor([[0.5, 0.5]]), torch.tensor([0])), {"bins": 0}, ValueError, "bins must be a positive integer"),
+    ((torch.tensor([[0.5, 0.5]]), torch.tensor([0])), {"bins": True}, ValueError, "bins must be a positive integer"),
+])
+def test_calibration_bad_inputs(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        plotting.calibration(*args, **kwargs)
+
+
+@pytest.mark.parametrize("curves, error, message", [
+    ([1], TypeError, "curves must be a dict"),
+    ({"a": (1, 2, 3, 0.1)}, TypeError, r"curves\['a'\] must be an annlib.plotting.Calibration"),
+])
+def test_plot_reliability_bad_inputs(curves, error, message):
+    fig, ax = plt.subplots()
+    with pytest.raises(error, match=message):
+        plotting.plot_reliability(curves, ax=ax)
+    plt.close(fig)
