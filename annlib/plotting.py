@@ -37,7 +37,7 @@ COLORS = {
     "huber": "#332288",
     # regularizers (the regularization chapter)
     "no regularization": "#000000", "early stopping": "#0072B2", "dropout (p=0.5)": "#009E73",
-    "l2 penalty (weight decay)": "#D55E00", "l1 penalty": "#CC79A7",
+    "l2 penalty (weight decay)": "#D55E00", "l1 penalty": "#CC79A7", "adamw (decoupled weight decay)": "#E69F00",
 }
 _CYCLE = ["#E69F00", "#F0E442", "#999999", "#882255", "#44AA99", "#332288"]
 _METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")  # History's lists
@@ -137,8 +137,9 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = 10) -> Cali
     .. math:: \mathrm{ECE} = \sum_b \frac{N_b}{N}\,\bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|
 
     ``probs`` is (N, C) with rows summing to 1 (e.g. ``logits.softmax(dim=1)``), ``y`` the N
-    class indices. This is the top-label diagram of Guo et al. (2017); the reliability diagram of
-    a forecast of one binary event (rain or not) is the same plot for the probability of that event.
+    class indices. This is the top-label diagram of Guo et al. (2017). The reliability diagram of a
+    forecast of one binary event (rain or not) is a different diagram on the same axes: it bins the
+    forecast probability of the event itself, p, where this one bins max(p, 1 − p).
     """
     _check("probs", probs, torch.Tensor, "a float tensor of shape (N, C)")
     _check("y", y, torch.Tensor, "an integer tensor of shape (N,)")

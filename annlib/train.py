@@ -146,12 +146,14 @@ def _evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn,
     was_training = model.training
     model.eval()
     loss_sum, correct = 0.0, 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        logits = model(xb)
-        loss_sum += loss_fn(logits, yb).item() * len(xb)
-        correct += (logits.argmax(dim=1) == yb).sum().item()
-    model.train(was_training)
+    try:
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+            logits = model(xb)
+            loss_sum += loss_fn(logits, yb).item() * len(xb)
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+    finally:  # even when the loop raises, the model leaves in the mode it came in
+        model.train(was_training)
     return loss_sum / len(x), correct / len(x)
 
 

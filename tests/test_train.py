@@ -170,3 +170,15 @@ def test_history_without_test_keeps_everything_but_the_test_numbers():
     blind = history.without_test()
     assert (blind.test_loss, blind.test_acc) == (None, None) and history.test_acc == 0.9
     assert blind.val_acc == [0.8] and blind.best_epoch == 1
+
+
+@pytest.mark.parametrize("was_training", [True, False])
+def test_evaluate_restores_the_mode_even_when_the_loss_raises(was_training):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)).train(was_training)
+
+    def broken_loss(logits, y):
+        raise RuntimeError("loss failed")
+
+    with pytest.raises(RuntimeError, match="loss failed"):
+        train.evaluate(model, (torch.randn(4, 3), torch.tensor([0, 1, 0, 1])), loss_fn=broken_loss)
+    assert model.training is was_training and model[1].training is was_training
