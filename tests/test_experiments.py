@@ -126,6 +126,7 @@ def test_select_never_chooses_a_diverged_run_and_breaks_ties_by_order():
         experiments.select({"nan": runs["nan"]})
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("args, kwargs, error, message", [
     (({},), {}, ValueError, "results must be a non-empty mapping"),
     (([1],), {}, ValueError, "results must be a non-empty mapping"),
@@ -137,6 +138,7 @@ def test_select_bad_arguments(args, kwargs, error, message):
         experiments.select(*args, **kwargs)
 
 
+@pytest.mark.bad_input
 def test_select_refuses_to_choose_by_a_test_number():
     with pytest.raises(ValueError, match=r"by must be one of \['val_acc', 'val_loss'\], got 'test_acc'"):
         experiments.select({"a": _result([0.9], [0.1], 0.9)}, by="test_acc")

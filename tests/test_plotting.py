@@ -111,6 +111,7 @@ def test_plot_reliability_draws_the_diagonal_and_one_curve_each():
     plt.close(fig)
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("args, kwargs, error, message", [
     (([[0.5, 0.5]], torch.tensor([0])), {}, TypeError, "probs must be a float tensor"),
     ((torch.tensor([[0.5, 0.5]]), [0]), {}, TypeError, "y must be an integer tensor"),
@@ -129,6 +130,7 @@ def test_calibration_bad_inputs(args, kwargs, error, message):
         plotting.calibration(*args, **kwargs)
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("curves, error, message", [
     ([1], TypeError, "curves must be a dict"),
     ({"a": (1, 2, 3, 0.1)}, TypeError, r"curves\['a'\] must be an annlib.plotting.Calibration"),
