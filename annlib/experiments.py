@@ -1,23 +1,23 @@
-"""Experiments as data: a frozen config that fully determines an MNIST run, and a result cache.
+"""Experiments as data: a frozen config that fully determines an MNIST run, and its result.
 
 >>> base = Experiment(optimizer="adam", lr=1e-3, epochs=5)
 >>> sgd = dataclasses.replace(base, optimizer="sgd", lr=0.1)   # a variant
 
 ``run(config)`` returns a :class:`Result` (the config and its :class:`~annlib.train.History`).
-Equal configs give equal results: the run is seeded, and a finished result is stored in a cache
-keyed by a SHA-256 of the config's canonical JSON, :data:`RESULTS_VERSION`, annlib's source and
-the data checksum. The cache lives in ``$ANNLIB_CACHE_DIR`` (default ``~/.cache/annlib/experiments``);
-set ``ANNLIB_NO_CACHE=1`` or pass ``cache=False`` to bypass it.
+Equal configs give equal results: the run is seeded, and a finished result is kept in the cache
+of :mod:`annlib.cache`, keyed by the config, the data and the code training executes (so an edit
+that changes no computation reruns nothing). The cache lives in ``$ANNLIB_CACHE_DIR`` (default
+``~/.cache/annlib/experiments``); set ``ANNLIB_NO_CACHE=1`` or pass ``cache=False`` to bypass it.
 
 On the CPU every experiment trains on one thread, so its numbers do not depend on how many
 cores the machine has or on how many experiments run at once, and :func:`run_all` runs the
-configs that are not cached side by side in worker processes, one per core (set
-``ANNLIB_WORKERS`` or pass ``workers`` to choose; 1 runs them in this process).
+configs that are not cached side by side (:mod:`annlib.sweep`): in worker processes, one per
+core (set ``ANNLIB_WORKERS`` or pass ``workers``; 1 runs them in this process), or in any
+``concurrent.futures.Executor`` you pass, such as a Dask cluster's.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -25,23 +25,23 @@ import hashlib
 import json
 import logging
 import math
-import multiprocessing
 import os
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
-from annlib import data, models, train
+from annlib import _checks, cache as _cache, data, models, train
+from annlib.cache import RESULTS_VERSION, cache_dir, code_checksum
+from annlib.sweep import default_workers, run_all
 
 __all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result", "cache_dir", "cache_key",
            "code_checksum", "default_workers", "run", "run_all", "select", "train_model"]
 
 log = logging.getLogger("annlib.experiments")
 
-RESULTS_VERSION = 1  # bump when a change alters results in a way the source hash would miss
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
 
 
@@ -53,7 +53,7 @@ def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}
 
 
-_is_int, _is_real = data._is_int, data._is_real  # an int that is not a bool; a finite int or float
+_is_int, _is_real = _checks.is_int, _checks.is_real  # an int that is not a bool; a finite int or float
 
 
 def _valid_lr_steps(steps, epochs: int) -> bool:
@@ -177,9 +177,8 @@ class Result:
 
     def __post_init__(self) -> None:
         _check_config(self.config)
-        if not isinstance(self.history, train.History):
-            raise TypeError(f"history must be an annlib.train.History, got {type(self.history).__name__}")
-        data._check_flag(self.cached, "cached")
+        _checks.check_type(self.history, "history", train.History, "an annlib.train.History")
+        _checks.check_flag(self.cached, "cached")
 
     def without_test(self) -> Result:
         """The same result with the test loss and accuracy removed (see :func:`select`)."""
@@ -234,16 +233,9 @@ def select(results: Mapping[Hashable, Result], *, by: str = "val_acc") -> Hashab
     return best(scores, key=scores.__getitem__)
 
 
-def code_checksum() -> str:
-    """SHA-256 of annlib's source files: a change to the code invalidates cached results."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def cache_key(config: Experiment, *, code: str | None = None) -> str:
-    """SHA-256 of the config's canonical JSON, the results version, the code and the data."""
+    """SHA-256 of the config's canonical JSON, the results version, the code and the data
+    (``code`` defaults to :func:`annlib.cache.code_checksum`, the code training executes)."""
     _check_config(config)
     if code is not None and not isinstance(code, str):
         raise TypeError(f"code must be a str (a code checksum) or None, got {code!r}")
@@ -252,192 +244,15 @@ def cache_key(config: Experiment, *, code: str | None = None) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def cache_dir() -> Path:
-    """``$ANNLIB_CACHE_DIR``, else ``~/.cache/annlib/experiments`` (a ``ValueError`` if it is a file)."""
-    path = Path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments")
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"the experiment cache {path} (ANNLIB_CACHE_DIR) is a file; it must be a directory")
-    return path
-
-
 def _check_config(config) -> None:
     if not isinstance(config, Experiment):
         raise TypeError(f"config must be an annlib.experiments.Experiment, got {type(config).__name__} {config!r}")
 
 
-def _digest(entry: dict) -> str:
-    """SHA-256 of an entry's canonical JSON, less its own ``sha256``: any changed byte shows."""
-    body = {name: value for name, value in entry.items() if name != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _read_entry(path: Path, config: Experiment) -> train.History | None:
-    """The cached history of ``config``, or None if the entry is missing, damaged or not its own."""
-    try:
-        entry = json.loads(path.read_text())
-        if entry["sha256"] != _digest(entry):
-            raise ValueError("its checksum does not match its contents")
-        if entry["key"] != path.stem or entry["config"] != json.loads(config.to_json()):
-            raise ValueError("it is the entry of another config")
-        return train.History.from_dict(entry["history"])
-    except FileNotFoundError:
-        return None
-    except Exception as error:  # corrupted or unreadable: ignore it and recompute, never trust it
-        log.warning("ignoring unreadable cache entry %s (%s)", path, error)
-        return None
-
-
-def _write_entry(path: Path, config: Experiment, history: train.History) -> None:
-    """Write the entry atomically (a temporary file, then a rename): readers see the old entry or
-    the new one, never half of one, however many processes write it at once."""
-    entry = {"key": path.stem, "config": json.loads(config.to_json()), "history": history.to_dict(),
-             "meta": {"results_version": RESULTS_VERSION, "torch": torch.__version__,
-                      "device": str(train.default_device())}}
-    entry["sha256"] = _digest(entry)
-    data._atomic_write(path, json.dumps(entry, indent=1).encode())
-
-
-# A picklable callable each worker process calls first; None in use. Tests set it to give the
-# workers the same synthetic data as the parent process.
-_WORKER_SETUP: Callable[[], None] | None = None
-_CGROUP, _MEMINFO = Path("/sys/fs/cgroup"), Path("/proc/meminfo")  # Linux; elsewhere they are absent
-
-
-def default_workers(device: torch.device) -> int:
-    """``$ANNLIB_WORKERS``, else as many workers as the CPU cores and the memory allow (1 on a GPU).
-
-    ``ANNLIB_WORKERS`` must be a positive integer (spaces around it are ignored; set but empty,
-    it counts as unset).
-
-    The cores are those this process may use, capped by a container's CPU quota (cgroup v2
-    ``cpu.max``, as on Binder, where a pod sees the host's cores but may use one or two); each
-    worker is given 1 GiB of the memory available (it holds torch and a copy of MNIST, about
-    half of that).
-    """
-    if os.environ.get("ANNLIB_WORKERS"):
-        workers = os.environ["ANNLIB_WORKERS"].strip()
-        if not (workers.isascii() and workers.isdigit()) or int(workers) < 1:
-            raise ValueError(f"ANNLIB_WORKERS must be a positive integer, got {workers}")
-        return int(workers)
-    if data._device(device, must_exist=False).type != "cpu":
-        return 1  # one GPU: the runs would only queue for it
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    with contextlib.suppress(OSError, ValueError):
-        quota, period = (_CGROUP / "cpu.max").read_text().split()
-        if quota != "max":
-            cores = min(cores, max(1, int(quota) // int(period)))
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        meminfo = _MEMINFO.read_text().splitlines()
-        available_kib = int(next(line for line in meminfo if line.startswith("MemAvailable:")).split()[1])
-        with contextlib.suppress(OSError, ValueError):
-            limit = (_CGROUP / "memory.max").read_text().strip()
-            used = (_CGROUP / "memory.current").read_text().strip()
-            if limit != "max":
-                available_kib = min(available_kib, (int(limit) - int(used)) // 1024)
-        cores = min(cores, max(1, available_kib // 2**20))
-    return max(1, cores)
-
-
-def _init_worker(setup: Callable[[], None] | None) -> None:
-    os.environ["TQDM_DISABLE"] = "1"
-    if setup is not None:
-        setup()
-
-
-def _run_in_worker(config: Experiment, cache: bool, device: str) -> Result:
-    return run(config, cache=cache, device=device, progress=False)
-
-
-def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
-            device: str | torch.device | None = None, progress: bool | None = None,
-            workers: int | None = None) -> dict[Hashable, Result]:
-    """Run several named configs; returns name → Result, in the order given.
-
-    Cached results are read first; the configs left are run side by side in ``workers`` processes
-    (default :func:`default_workers`), each on one thread, and each result is cached as it
-    finishes. ``workers=1`` runs them one after the other in this process; the numbers are the
-    same either way. A bar counts the runs. On Ctrl-C the workers are stopped and
-    ``KeyboardInterrupt`` is raised; the runs that finished are in the cache.
-
-    Names can be any hashable, e.g. tuples ``(lr, batch_size)``; the bar shows ``str(name)``.
-    No configs give an empty dict.
-    """
-    if not isinstance(configs, Mapping):
-        raise TypeError(f"configs must be a mapping of names to Experiments, e.g. {{'adam': Experiment()}}, "
-                        f"got {type(configs).__name__}")
-    for name, config in configs.items():
-        if not isinstance(config, Experiment):
-            raise TypeError(f"configs[{name!r}] must be an Experiment, got {type(config).__name__} {config!r}")
-    _check_flags(cache=cache, progress=progress)
-    device = data._device(device) if device is not None else train.default_device()
-    if workers is not None and (not _is_int(workers) or workers < 1):
-        raise ValueError(f"workers must be a positive integer, got {workers!r} (or None: default_workers)")
-    workers = default_workers(device) if workers is None else workers
-    use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
-    results: dict[Hashable, Result] = {}
-    for name, config in configs.items():
-        if use_cache and (history := _read_entry(cache_dir() / f"{cache_key(config)}.json", config)) is not None:
-            results[name] = Result(config, history, cached=True)
-    todo = {name: config for name, config in configs.items() if name not in results}
-    bar = train._progress_bar(len(configs), progress, unit="run")
-    bar.update(len(results))
-    try:
-        if min(workers, len(todo)) <= 1:
-            for name, config in todo.items():
-                bar.set_description(str(name))
-                results[name] = run(config, cache=cache, device=device, progress=progress)
-                _stop_if_interrupted(results[name], name)
-                bar.update()
-        else:
-            _run_in_pool(todo, results, bar, workers=min(workers, len(todo)), cache=cache, device=device)
-    finally:
-        bar.close()
-    return {name: results[name] for name in configs}
-
-
-def _stop_if_interrupted(result: Result, name: Hashable) -> None:
-    """Ctrl-C stops a run with its history so far (``train.fit``); in run_all it stops them all."""
-    if result.history.interrupted:
-        raise KeyboardInterrupt(f"run {name!r} was interrupted")
-
-
 def _check_flags(**flags) -> None:
     """Each flag is True or False; ``progress`` may also be None (decide from the environment)."""
     for name, value in flags.items():
-        if not (isinstance(value, bool) or (name == "progress" and value is None)):
-            raise TypeError(f"{name} must be True or False{' or None' if name == 'progress' else ''}, got {value!r}")
-
-
-def _estimated_cost(config: Experiment) -> float:
-    """A rough relative cost of running ``config``, for scheduling only: the multiply-adds of the
-    training and validation passes plus a fixed overhead per optimizer step (≈ 0.15 ms on one CPU
-    core, the time of about 6 million multiply-adds there)."""
-    sizes = [784, *config.hidden, 10]
-    weights = sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
-    n_train = config.train_size or 60_000 - config.val_size
-    steps = -(-n_train // config.batch_size)
-    return config.epochs * (3 * n_train * weights + config.val_size * weights + 6e6 * steps)
-
-
-def _run_in_pool(todo, results, bar, *, workers: int, cache: bool, device: torch.device) -> None:
-    # spawn, not fork: a forked copy of a process that has started torch's threads can hang.
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_init_worker, initargs=(_WORKER_SETUP,))
-    try:
-        # Longest first, so that no worker is left with a long run at the end while the others idle.
-        order = sorted(todo, key=lambda name: _estimated_cost(todo[name]), reverse=True)
-        futures = {pool.submit(_run_in_worker, todo[name], cache, str(device)): name for name in order}
-        bar.set_description(f"{workers} workers")
-        for future in concurrent.futures.as_completed(futures):
-            results[futures[future]] = future.result()
-            _stop_if_interrupted(results[futures[future]], futures[future])
-            bar.update()
-    except BaseException:  # Ctrl-C or a failed run: stop the others now, not after their runs
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        _checks.check_flag(value, name, none=name == "progress")
 
 
 @contextlib.contextmanager
@@ -465,7 +280,7 @@ def train_model(config: Experiment, *, validate: bool = True, device: str | torc
     """
     _check_config(config)
     _check_flags(validate=validate, progress=progress)
-    device = data._device(device) if device is not None else train.default_device()
+    device = _checks.device(device) if device is not None else train.default_device()
     splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size,
                                seed=config.seed, device=device)
     augment = None
@@ -492,14 +307,21 @@ def run(config: Experiment, *, cache: bool = True, device: str | torch.device | 
     """
     _check_config(config)
     _check_flags(cache=cache, progress=progress)
+    return _run(config, cache=cache, device=device, progress=progress, directory=None)
+
+
+def _run(config: Experiment, *, cache: bool, device: str | torch.device | None, progress: bool | None,
+         directory: Path | None) -> Result:
+    """:func:`run` with the cache in ``directory`` (None: :func:`cache_dir`), as a worker runs it."""
     use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
-    path = cache_dir() / f"{cache_key(config)}.json" if use_cache else None
-    if use_cache and (history := _read_entry(path, config)) is not None:
+    path = (directory or cache_dir()) / f"{cache_key(config)}.json" if use_cache else None
+    if use_cache and (history := _cache.read_entry(path, config.to_json())) is not None:
         return Result(config, history, cached=True)
+    device = _checks.device(device) if device is not None else train.default_device()
     _, history = train_model(config, device=device, progress=progress)
     if use_cache and not history.interrupted:
         try:
-            _write_entry(path, config, history)
+            _cache.write_entry(path, config.to_json(), history, device=str(device))
         except OSError as error:
             log.warning("could not cache the result in %s (%s); returning it uncached", path, error)
     return Result(config, history)

@@ -19,10 +19,10 @@ no elements gives nan; integer tensors are accepted by the activations and ``log
 
 from __future__ import annotations
 
-import reprlib
-
 import torch
 from torch import Tensor
+
+from annlib import _checks
 
 __all__ = [
     "sigmoid", "tanh", "relu", "logsumexp", "softmax", "log_softmax",
@@ -30,24 +30,6 @@ __all__ = [
 ]  # fmt: skip
 
 _REDUCTIONS = ("none", "mean", "sum")
-
-
-def _check_tensor(name: str, x: object, kind: str = "real") -> None:
-    """Raise TypeError unless x is a tensor of ``kind`` numbers: "real", "floating" or "integer"."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__} {reprlib.repr(x)}; "
-                        f"convert it with torch.as_tensor")
-    real = x.dtype != torch.bool and not x.is_complex()
-    ok = {"real": real, "floating": x.is_floating_point(), "integer": real and not x.is_floating_point()}
-    if not ok[kind]:
-        valid = {"real": "real numbers (floating point or integer)",
-                 "floating": "floating-point numbers", "integer": "integer class indices"}[kind]
-        raise TypeError(f"{name} must be a tensor of {valid}, got dtype {x.dtype}")
-
-
-def _check_flag(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def _check_dim(x: Tensor, dim: object) -> None:
@@ -59,8 +41,8 @@ def _check_dim(x: Tensor, dim: object) -> None:
 
 
 def _check_same_shape(input: Tensor, target: Tensor) -> None:
-    _check_tensor("input", input, "floating")
-    _check_tensor("target", target)
+    _checks.check_tensor(input, "input", "floating")
+    _checks.check_tensor(target, "target", "real")
     if input.shape != target.shape:
         raise ValueError(
             f"input shape {tuple(input.shape)} and target shape {tuple(target.shape)} differ; "
@@ -70,8 +52,8 @@ def _check_same_shape(input: Tensor, target: Tensor) -> None:
 
 def _check_classification(logits: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     """Check cross_entropy's arguments; return the class weights (all ones if not given)."""
-    _check_tensor("logits", logits, "floating")
-    _check_tensor("target", target, "integer")
+    _checks.check_tensor(logits, "logits", "floating")
+    _checks.check_tensor(target, "target", "integer")
     if logits.dim() != 2:
         raise ValueError(f"logits must be 2-D (N, C), got shape {tuple(logits.shape)}")
     n, c = logits.shape
@@ -83,7 +65,7 @@ def _check_classification(logits: Tensor, target: Tensor, weight: Tensor | None)
         raise ValueError(f"target[{i}] = {int(target[i])} is not a class index in [0, {c})")
     if weight is None:
         return torch.ones(c, dtype=logits.dtype, device=logits.device)
-    _check_tensor("weight", weight)
+    _checks.check_tensor(weight, "weight", "real")
     if weight.shape != (c,):
         raise ValueError(f"weight must have shape (C,) = ({c},), got {tuple(weight.shape)}")
     return weight
@@ -134,7 +116,7 @@ def sigmoid(x: Tensor) -> Tensor:
     --------
     torch.sigmoid : the oracle.
     """
-    _check_tensor("x", x)
+    _checks.check_tensor(x, "x", "real")
     positive = x >= 0
     e = torch.exp(torch.where(positive, -x, x))  # e = e^{−|x|} ∈ (0, 1]
     return torch.where(positive, 1 / (1 + e), e / (1 + e))  # σ = 1/(1+e^{−x}) or e^{x}/(1+e^{x})
@@ -158,7 +140,7 @@ def tanh(x: Tensor) -> Tensor:
     --------
     torch.tanh : the oracle.
     """
-    _check_tensor("x", x)
+    _checks.check_tensor(x, "x", "real")
     positive = x >= 0
     minus_2abs = torch.where(positive, -2 * x, 2 * x)  # −2|x| ≤ 0
     t = -torch.expm1(minus_2abs) / (1 + torch.exp(minus_2abs))  # tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|})
@@ -180,7 +162,7 @@ def relu(x: Tensor) -> Tensor:
     --------
     torch.relu : the oracle.
     """
-    _check_tensor("x", x)
+    _checks.check_tensor(x, "x", "real")
     return torch.where(x <= 0, torch.zeros_like(x), x)
 
 
@@ -201,9 +183,9 @@ def logsumexp(x: Tensor, dim: int, *, keepdim: bool = False) -> Tensor:
     --------
     torch.logsumexp : the oracle.
     """
-    _check_tensor("x", x)
+    _checks.check_tensor(x, "x", "real")
     _check_dim(x, dim)
-    _check_flag("keepdim", keepdim)
+    _checks.check_flag(keepdim, "keepdim")
     m = _max(x, dim)
     m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
     out = m + torch.log(torch.exp(x - m).sum(dim, keepdim=True))  # m + log Σⱼ e^{zⱼ−m}
@@ -226,7 +208,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
     --------
     torch.softmax : the oracle.
     """
-    _check_tensor("x", x)
+    _checks.check_tensor(x, "x", "real")
     _check_dim(x, dim)
     e = torch.exp(x - _max(x, dim))  # e^{zᵢ − m}
     return e / e.sum(dim, keepdim=True)  # yᵢ = e^{zᵢ} / Σⱼ e^{zⱼ}
@@ -248,7 +230,7 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     --------
     torch.log_softmax : the oracle.
     """
-    _check_tensor("x", x)
+    _checks.check_tensor(x, "x", "real")
     _check_dim(x, dim)
     z = x - _max(x, dim)  # shift so the largest logit is 0
     return z - logsumexp(z, dim, keepdim=True)  # log yᵢ = zᵢ − log Σⱼ e^{zⱼ}

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
 
+from annlib import _checks
 from annlib.train import History
 
 __all__ = ["COLORS", "Calibration", "color", "plot_history", "plot_histories", "calibration", "plot_reliability",
@@ -43,20 +44,15 @@ _CYCLE = ["#E69F00", "#F0E442", "#999999", "#882255", "#44AA99", "#332288"]
 _METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")  # History's lists
 
 
-def _check(name: str, value: object, kind: type | tuple[type, ...], valid: str) -> None:
-    if not isinstance(value, kind):
-        raise TypeError(f"{name} must be {valid}, got {type(value).__name__} {value!r:.60}")
-
-
 def _axes(ax: Axes | None) -> Axes:
-    _check("ax", ax, (Axes, type(None)), "a matplotlib Axes or None")
+    _checks.check_type(ax, "ax", (Axes, type(None)), "a matplotlib Axes or None")
     return ax if ax is not None else plt.gca()
 
 
 def color(name: str) -> str:
     """The book-wide colour of ``name`` (an optimizer, activation, loss, regularizer or split),
     stable across figures; other names get a colour from a fixed cycle, by a hash of the name."""
-    _check("name", name, str, "a str such as 'adam'")
+    _checks.check_type(name, "name", str, "a str such as 'adam'")
     key = name.lower()
     if key in COLORS:
         return COLORS[key]
@@ -70,7 +66,7 @@ def _epochs(values: list[float]) -> list[int]:
 def plot_history(history: History, *, metric: str = "loss", ax: Axes | None = None,
                  label: str | None = None) -> Axes:
     """Training and validation ``metric`` (``"loss"`` or ``"acc"``) against the epoch."""
-    _check("history", history, History, "an annlib.train.History")
+    _checks.check_type(history, "history", History, "an annlib.train.History")
     if metric not in ("loss", "acc"):
         raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
     ax = _axes(ax)
@@ -96,12 +92,12 @@ def plot_histories(histories: Mapping[str, History], *, metric: str = "val_loss"
 
     Diverged runs end in a cross at the epoch they diverged.
     """
-    _check("histories", histories, Mapping, "a dict of name → History")
+    _checks.check_type(histories, "histories", Mapping, "a dict of name → History")
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {', '.join(map(repr, _METRICS))}, got {metric!r}")
     ax = _axes(ax)
     for name, history in histories.items():
-        _check(f"histories[{name!r}]", history, History, "an annlib.train.History")
+        _checks.check_type(history, f"histories[{name!r}]", History, "an annlib.train.History")
         values = getattr(history, metric)
         line, = ax.plot(_epochs(values), values, color=color(name), label=name)
         if history.diverged:
@@ -141,8 +137,8 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = 10) -> Cali
     forecast of one binary event (rain or not) is a different diagram on the same axes: it bins the
     forecast probability of the event itself, p, where this one bins max(p, 1 − p).
     """
-    _check("probs", probs, torch.Tensor, "a float tensor of shape (N, C)")
-    _check("y", y, torch.Tensor, "an integer tensor of shape (N,)")
+    _checks.check_type(probs, "probs", torch.Tensor, "a float tensor of shape (N, C)")
+    _checks.check_type(y, "y", torch.Tensor, "an integer tensor of shape (N,)")
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
     if probs.dim() != 2 or not probs.is_floating_point() or len(probs) == 0:
@@ -167,11 +163,11 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = 10) -> Cali
 def plot_reliability(curves: Mapping[str, Calibration], *, ax: Axes | None = None) -> Axes:
     """Reliability diagram: each curve's accuracy against its confidence, with the diagonal a
     calibrated model would follow; points below it are overconfident. The legend gives the ECE."""
-    _check("curves", curves, Mapping, "a dict of name → Calibration")
+    _checks.check_type(curves, "curves", Mapping, "a dict of name → Calibration")
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="grey", ls=":", label="calibrated")
     for name, curve in curves.items():
-        _check(f"curves[{name!r}]", curve, Calibration, "an annlib.plotting.Calibration")
+        _checks.check_type(curve, f"curves[{name!r}]", Calibration, "an annlib.plotting.Calibration")
         ax.plot(curve.confidence, curve.accuracy, marker="o", ms=4, color=color(name),
                 label=f"{name} (ECE {100 * curve.ece:.1f}%)")
     ax.set(xlabel="confidence (probability of the predicted class)", ylabel="accuracy of those predictions",
@@ -218,11 +214,11 @@ def plot_autograd_graph(tensor: torch.Tensor, *, names: Mapping[torch.Tensor, st
     ``names`` maps leaf tensors to labels (``{w: "w"}``); unnamed leaves are labelled by shape.
     Leaves (``AccumulateGrad`` nodes) are orange, operations blue.
     """
-    _check("tensor", tensor, torch.Tensor, "a torch.Tensor computed with autograd")
-    _check("names", names, (Mapping, type(None)), "a dict of tensor → label, like {w: 'w'}, or None")
+    _checks.check_type(tensor, "tensor", torch.Tensor, "a torch.Tensor computed with autograd")
+    _checks.check_type(names, "names", (Mapping, type(None)), "a dict of tensor → label, like {w: 'w'}, or None")
     for t, name in (names or {}).items():
-        _check("each key of names", t, torch.Tensor, "a tensor, like w in {w: 'w'}")
-        _check("each label in names", name, str, "a str")
+        _checks.check_type(t, "each key of names", torch.Tensor, "a tensor, like w in {w: 'w'}")
+        _checks.check_type(name, "each label in names", str, "a str")
     depth, edges = autograd_graph(tensor.grad_fn)
     ax = _axes(ax)
     labels = {id(t): name for t, name in (names or {}).items()}

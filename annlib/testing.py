@@ -18,15 +18,12 @@ from collections.abc import Callable, Mapping
 
 import torch
 
+from annlib import _checks
+
 __all__ = ["TOLERANCES", "value_and_grads", "assert_matches_oracle", "max_relative_error",
            "assert_same_state"]
 
 TOLERANCES = {torch.float64: dict(rtol=1e-7, atol=1e-7), torch.float32: dict(rtol=1e-4, atol=1e-5)}
-
-
-def _check(name: str, value: object, kind: type | tuple[type, ...], valid: str) -> None:
-    if not isinstance(value, kind):
-        raise TypeError(f"{name} must be {valid}, got {type(value).__name__} {value!r:.60}")
 
 
 def _check_inputs(fn: object, inputs: tuple, name: str = "fn") -> None:
@@ -35,7 +32,7 @@ def _check_inputs(fn: object, inputs: tuple, name: str = "fn") -> None:
     if not inputs:
         raise ValueError(f"no inputs given: pass at least one floating-point tensor after {name}")
     for i, x in enumerate(inputs):
-        _check(f"inputs[{i}]", x, torch.Tensor, "a floating-point torch.Tensor")
+        _checks.check_type(x, f"inputs[{i}]", torch.Tensor, "a floating-point torch.Tensor")
         if not x.is_floating_point():
             raise TypeError(f"inputs[{i}] must be a floating-point tensor (autograd needs one), "
                             f"got dtype {x.dtype}")
@@ -51,7 +48,7 @@ def value_and_grads(fn: Callable[..., torch.Tensor], *inputs: torch.Tensor
     _check_inputs(fn, inputs)
     leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
     out = fn(*leaves)
-    _check("fn's output", out, torch.Tensor, "a torch.Tensor")
+    _checks.check_type(out, "fn's output", torch.Tensor, "a torch.Tensor")
     if not out.requires_grad:
         raise ValueError("fn's output does not depend on its inputs through autograd; compute it "
                          "from them with tensor operations (no .detach(), .item() or no_grad)")
@@ -99,8 +96,8 @@ def max_relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     too) and entries NaN in both count as no error; a NaN or infinity in only one makes the
     error inf. The scale is the largest finite |expected|. Empty tensors give 0.
     """
-    _check("actual", actual, torch.Tensor, "a torch.Tensor")
-    _check("expected", expected, torch.Tensor, "a torch.Tensor")
+    _checks.check_type(actual, "actual", torch.Tensor, "a torch.Tensor")
+    _checks.check_type(expected, "expected", torch.Tensor, "a torch.Tensor")
     if actual.dtype != expected.dtype or actual.shape != expected.shape:
         raise AssertionError(f"{actual.dtype} {tuple(actual.shape)} vs {expected.dtype} {tuple(expected.shape)}")
     if not actual.numel():
@@ -116,14 +113,14 @@ def assert_same_state(params_a: Mapping[str, torch.Tensor], params_b: Mapping[st
                       opt_a: torch.optim.Optimizer, opt_b: torch.optim.Optimizer, *,
                       rtol: float = 1e-6, when: str = "") -> None:
     """Assert that named parameters and every per-parameter state buffer of two optimizers agree."""
-    _check("params_a", params_a, Mapping, "a dict of name → parameter")
-    _check("params_b", params_b, Mapping, "a dict of name → parameter")
-    _check("opt_a", opt_a, torch.optim.Optimizer, "a torch.optim.Optimizer")
-    _check("opt_b", opt_b, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    _checks.check_type(params_a, "params_a", Mapping, "a dict of name → parameter")
+    _checks.check_type(params_b, "params_b", Mapping, "a dict of name → parameter")
+    _checks.check_type(opt_a, "opt_a", torch.optim.Optimizer, "a torch.optim.Optimizer")
+    _checks.check_type(opt_b, "opt_b", torch.optim.Optimizer, "a torch.optim.Optimizer")
     if params_a.keys() != params_b.keys():
         raise ValueError(f"params_a and params_b must name the same parameters, got "
                          f"{sorted(params_a)} and {sorted(params_b)}")
-    _check("rtol", rtol, (int, float), "a float >= 0")
+    _checks.check_type(rtol, "rtol", (int, float), "a float >= 0")
     if not rtol >= 0:  # NaN fails too
         raise ValueError(f"rtol must be >= 0, got {rtol}")
     for name in params_a:

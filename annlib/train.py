@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from annlib import _checks
 from annlib.data import Batches
 
 __all__ = ["History", "default_device", "evaluate", "fit", "l1_penalty"]
@@ -76,30 +77,6 @@ class History:
         return cls(**d)
 
 
-def _check_pair(data, name: str) -> None:
-    """``data`` must be ``(x, y)``: two tensors with the same number of rows, at least one."""
-    if not (isinstance(data, (tuple, list)) and len(data) == 2
-            and all(isinstance(t, torch.Tensor) for t in data)):
-        raise TypeError(f"{name} must be a pair (x, y) of tensors, got {type(data).__name__}"
-                        + (f" of {[type(t).__name__ for t in data]}" if isinstance(data, (tuple, list)) else ""))
-    x, y = data
-    if x.dim() == 0 or y.dim() == 0 or len(x) != len(y):
-        raise ValueError(f"{name}: x and y need one row per sample, got shapes {tuple(x.shape)} and {tuple(y.shape)}")
-    if len(x) == 0:
-        raise ValueError(f"{name} is empty (shapes {tuple(x.shape)} and {tuple(y.shape)}); it needs at least one sample")
-    for part, t in (("x", x), ("y", y)):
-        bad = ~torch.isfinite(t) if t.is_floating_point() else None
-        if bad is not None and bad.any():
-            rows = bad.reshape(len(t), -1).any(dim=1).nonzero().flatten()
-            raise ValueError(f"{name}: {part} has NaN or infinite values in {len(rows)} rows (the first is row "
-                             f"{rows[0].item()}); training needs finite inputs: drop or fill those rows")
-
-
-def _check_positive_int(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _progress_bar(total: int, progress: bool | None, *, unit: str = "batch"):
     """A tqdm bar: a widget in a notebook with ipywidgets, text otherwise."""
     try:
@@ -119,8 +96,7 @@ def default_device() -> torch.device:
 
 def l1_penalty(model: nn.Module) -> torch.Tensor:
     """Σ|w| over the weight matrices (biases are not penalized); a zero tensor if there are none."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
     weights = [p for p in model.parameters() if p.dim() > 1]
     if not weights:
         return torch.zeros(())
@@ -130,10 +106,9 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
 def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
              batch_size: int = 10_000) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``data = (x, y)``, in eval mode, without gradients."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_pair(data, "data")
-    _check_positive_int(batch_size, "batch_size")
+    _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
+    _checks.check_pair(data, "data", nonempty=True, finite=True)
+    _checks.check_positive_int(batch_size, "batch_size")
     return _evaluate(model, data, loss_fn=loss_fn, batch_size=batch_size)
 
 
@@ -200,18 +175,16 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         A NaN or infinite training loss stops the run, and Ctrl-C interrupts it: both return
         the history so far (``diverged_epoch``, ``interrupted``) instead of raising.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    _check_positive_int(epochs, "epochs")
-    _check_positive_int(batch_size, "batch_size")
-    _check_pair(train_data, "train_data")
+    _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
+    _checks.check_type(optimizer, "optimizer", torch.optim.Optimizer, "a torch.optim.Optimizer")
+    _checks.check_positive_int(epochs, "epochs")
+    _checks.check_positive_int(batch_size, "batch_size")
+    _checks.check_pair(train_data, "train_data", nonempty=True, finite=True)
     for name, pair in (("val_data", val_data), ("test_data", test_data)):
         if pair is not None:
-            _check_pair(pair, name)
+            _checks.check_pair(pair, name, nonempty=True, finite=True)
     if patience is not None:
-        _check_positive_int(patience, "patience")
+        _checks.check_positive_int(patience, "patience")
         if val_data is None:
             raise ValueError(f"early stopping (patience={patience!r}) needs val_data")
     if isinstance(l1, bool) or not isinstance(l1, (int, float)) or not 0 <= l1 < math.inf:
@@ -225,10 +198,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
             raise ValueError(f"lr_steps epochs must be integers in [1, {epochs}], got {step_epoch!r}")
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lr_steps learning rates must be positive and finite, got {lr!r}")
-    device = torch.device(device) if device is not None else default_device()
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={str(device)!r} asks for a GPU, but torch sees no CUDA device here; "
-                         f"use 'cpu', or None to pick CUDA only when it is present")
+    device = _checks.device(device) if device is not None else default_device()
     model.to(device)
     x, y = (t.to(device) for t in train_data)
     batches = Batches(x, y, batch_size, seed=seed)

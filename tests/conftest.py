@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from annlib import data
+from annlib import data, mnist
 
 settings.register_profile("ci", deadline=None, max_examples=100, derandomize=True, print_blob=True)
 settings.register_profile("dev", deadline=None)
@@ -35,8 +35,8 @@ def tiny_mnist(tmp_path, monkeypatch):
     raw.mkdir(parents=True)
     for name, content in files.items():
         (raw / name).write_bytes(content)
-    monkeypatch.setattr(data, "MNIST_MD5", {n: hashlib.md5(c).hexdigest() for n, c in files.items()})
-    monkeypatch.setattr(data, "_LOADED", {})
+    monkeypatch.setattr(mnist, "MNIST_MD5", {n: hashlib.md5(c).hexdigest() for n, c in files.items()})
+    monkeypatch.setattr(mnist, "_LOADED", {})
     return tmp_path, files
 
 
@@ -52,7 +52,7 @@ def synthetic_splits(**kwargs) -> data.Splits:
 
 
 def install_synthetic_splits() -> None:
-    """Run first in each experiment worker process (experiments._WORKER_SETUP): the same data there."""
+    """Run first in each experiment worker process (sweep._WORKER_SETUP): the same data there."""
     data.mnist_splits = synthetic_splits
 
 

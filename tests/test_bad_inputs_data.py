@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from annlib import data, experiments, train
+from annlib import data, experiments, mnist, train
 from annlib.experiments import Experiment
 from conftest import idx_bytes, synthetic_splits
 
@@ -516,4 +516,4 @@ def test_batches_serve_nan_values_as_they_are():
 
 def test_empty_data_dir_variable_means_the_default_root(monkeypatch):
     monkeypatch.setenv("ANNLIB_DATA_DIR", "")
-    assert data.default_root() == data.Path.home() / ".cache" / "annlib"
+    assert data.default_root() == mnist.Path.home() / ".cache" / "annlib"

