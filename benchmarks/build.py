@@ -1,16 +1,22 @@
-"""Book build times from a fresh clone: cold, after a prose-only edit, after a code edit.
+"""Book build times from a fresh clone: cold, then after each kind of edit an author makes.
 
 Clones the committed HEAD of this repository into a temporary directory and, with the
 ``jupyter-book`` of the current environment, measures:
 
 1. a cold ``jupyter-book build book`` (no execution cache, no experiment cache);
-2. a rebuild after editing only prose in one chapter;
-3. a rebuild after editing one code cell of one chapter.
+2. a rebuild after editing a docstring in ``annlib/train.py`` (nothing should re-execute);
+3. a rebuild after a code edit in ``annlib/plotting.py``, which training does not use (every
+   chapter re-executes; every experiment should come from the cache);
+4. a rebuild after editing only prose in one chapter;
+5. a rebuild after editing one code cell of one chapter (that chapter alone re-executes).
 
 For each it prints the wall time, which notebooks were executed and how many experiments ran
 (new entries in the build's experiment cache). Usage::
 
-    .venv/bin/python benchmarks/build.py [--chapter pytorch] [--keep]
+    .venv/bin/python benchmarks/build.py [--chapter pytorch] [--keep] [--built CLONE]
+
+``--built CLONE`` skips the clone and the cold build and edits CLONE, a clone whose book is
+already built (e.g. the one CI or ``--keep`` left); its working tree is changed.
 """
 
 from __future__ import annotations
@@ -59,13 +65,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chapter", default="pytorch", help="the chapter to edit (file stem in book/)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary clone")
+    parser.add_argument("--built", type=Path, help="an already built clone to edit, instead of a cold build")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="annlib-build-"))
-    clone = tmp / "book-clone"
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone)], check=True)
+    clone = args.built.resolve() if args.built else tmp / "book-clone"
+    if not args.built:
+        subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone)], check=True)
     chapter = clone / "book" / f"{args.chapter}.md"
     try:
-        build(clone, "cold build")
+        if not args.built:
+            build(clone, "cold build")
+        edit(clone / "annlib" / "train.py", "Train ``model`` with ``optimizer``", "Fit ``model`` with ``optimizer``")
+        build(clone, "after a docstring edit in annlib/train.py")
+        plotting = clone / "annlib" / "plotting.py"
+        plotting.write_text(plotting.read_text() + "\n_EDITED = True  # a code edit that changes no result\n")
+        build(clone, "after a code edit in annlib/plotting.py")
         lines = chapter.read_text().splitlines()
         prose = next(line for line in lines[20:] if line and line[0].isalpha())
         edit(chapter, prose, prose + " (edited)")
@@ -73,9 +87,9 @@ def main() -> None:
         edit(chapter, "```{code-cell} ipython3\n", "```{code-cell} ipython3\n# edited\n")
         build(clone, f"after a code edit in {args.chapter}")
     finally:
-        if args.keep:
+        if args.keep or args.built:
             print(f"clone kept in {clone}")
-        else:
+        if not args.keep:
             shutil.rmtree(tmp)
 
 
