@@ -2,9 +2,11 @@
 # make test  — run annlib's test suite
 # make clean — remove the build, its caches and the virtual environment
 # make check-html   — load every built page in headless Chromium with the network blocked
-# make check-binder — run every chapter in an environment made only from binder/ (as Binder would)
+# make check-binder — run every chapter in an environment made only from binder/ (as Binder would);
+#                     with BINDER_COMPARE=_build, also fail unless its glued values equal that build's
 # make zip          — _build/html/ann-pytorch-book-html.zip, the book for offline reading
 # make reproducible — a second cold build in _build/second; fails unless its glued values equal _build's
+#                     (optional: CI gets its second execution from check-binder BINDER_COMPARE=_build)
 # Each target creates .venv with the Python found as $(PYTHON) (3.10 or newer) and installs what it needs.
 
 PYTHON ?= python3
@@ -12,6 +14,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS ?= -W -n --keep-going
+BINDER_COMPARE ?=
 
 .PHONY: book test data clean check-html check-binder zip reproducible
 
@@ -36,7 +39,7 @@ check-html: $(STAMP)
 	$(BIN)/python checks/browser.py
 
 check-binder:
-	$(PYTHON) checks/binder.py
+	$(PYTHON) checks/binder.py $(if $(BINDER_COMPARE),--compare $(BINDER_COMPARE))
 
 zip: $(STAMP)
 	rm -f _build/html/ann-pytorch-book-html.zip _build/ann-pytorch-book-html.zip

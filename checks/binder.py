@@ -9,9 +9,17 @@
    environment's jupytext and executes it top to bottom with nbclient, in the chapter's directory,
    with an empty home directory: no experiment cache, progress bars on, as a reader sees them.
 
-Fails if the environment cannot be built or any cell raises. Usage::
+4. With ``--compare BUILD`` (the ``_build`` of a book built on this machine: another CPU rounds
+   differently), compares every value the chapters glued with the build's, as
+   ``checks/reproducible.py`` compares two builds: bitwise on the CPU, timings listed and not
+   compared, a name glued on one side only a failure. This run has no experiment cache, so it is a
+   second, independent execution of the book: the build's numbers must come out of it again. With
+   ``--chapter``, only the chapters run are compared.
 
-    python3 checks/binder.py [--keep] [--chapter lab ...]
+Fails if the environment cannot be built, any cell raises, or (with ``--compare``) any glued value
+differs. Usage::
+
+    python3 checks/binder.py [--keep] [--chapter lab ...] [--compare _build]
 
 ``--keep`` leaves the temporary directory (and the executed notebooks in it) for inspection.
 """
@@ -27,6 +35,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import reproducible  # checks/reproducible.py, beside this file
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,7 +102,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--chapter", nargs="*", help="run only these chapters (file stems in book/)")
+    parser.add_argument("--compare", type=Path, metavar="BUILD",
+                        help="compare the chapters' glued values with those of this _build directory")
     args = parser.parse_args()
+    build = reproducible.chapters(args.compare) if args.compare else None  # a wrong path fails now, not after the run
 
     work = Path(tempfile.mkdtemp(prefix="annlib-binder-"))
     repo, venv, home = work / "repo", work / "env", work / "home"
@@ -116,6 +129,14 @@ def main() -> None:
             cwd=repo / "book", env=env)
         print(f"binder check: {len(names)} chapters ran top to bottom in the binder/ environment "
               f"({time.perf_counter() - built:.0f} s after {built - start:.0f} s of set-up)")
+        if build is not None:
+            executed = {name: reproducible.notebook(repo / "book" / f"{name}.ipynb") for name in names}
+            result = reproducible.compare(build, executed, labels=(str(args.compare), "the binder run"),
+                                          only=names)
+            print(result.summary("binder check", f"both {args.compare} and the binder run"))
+            if result.problems:
+                raise SystemExit(f"binder check failed: {len(result.problems)} glued values of the binder run "
+                                 f"differ from {args.compare}'s or exist on one side only (DIFFERS above)")
     except subprocess.CalledProcessError as error:
         raise SystemExit(f"binder check failed: {' '.join(map(str, error.cmd))[:200]} exited {error.returncode}")
     finally:

@@ -1,20 +1,36 @@
-"""Two cold builds give the same glued numbers: compare the values myst-nb glued in two builds.
+"""Two executions give the same glued numbers: compare the values myst-nb glued in two runs of the book.
 
-Every number in the book's prose is glued (myst-nb ``glue``), and each build writes what it glued
-to ``_build/jupyter_execute/<chapter>.glue.json``. This script reads those files from two build
-directories and compares every glued value: text (numbers, tables, Markdown) exactly, figures by
-the SHA-256 of their PNG. A few values are measurements of time (seconds per epoch, the
-backward/forward time ratio) or are derived from one; they are listed in ``TIMINGS`` with the reason, must exist in both
-builds, and are not compared. Anything else that differs fails the check.
+Every number in the book's prose is glued (myst-nb ``glue``). This script reads what two executions
+of the book glued and compares every value: text (numbers, tables, Markdown) exactly, figures by the
+SHA-256 of their PNG. A few values are measurements of time (seconds per epoch, the backward/forward
+time ratio) or are derived from one; they are listed in ``TIMINGS`` with the reason, must exist in
+both, and are not compared. Anything else that differs fails the check, and so does a name glued on
+one side only.
+
+Either side may be
+
+- a book build's ``_build`` directory (or its ``jupyter_execute``): each build writes what a chapter
+  glued to ``jupyter_execute/<chapter>.glue.json``;
+- a directory of executed notebooks (``<chapter>.ipynb``, as ``checks/binder.py`` writes them): every
+  output whose metadata has ``scrapbook.name`` is a glue, and its MIME keys carry the prefix in
+  ``scrapbook.mime_prefix`` (``application/papermill.record/``), which is removed, as myst-nb does
+  when it writes the ``.glue.json``.
+
+A directory with any ``*.glue.json`` is read as a build (a build's own ``.ipynb`` files have their
+glue outputs removed). A glue belongs to the chapter named by its file (``lab.glue.json``,
+``lab.ipynb``); ``--chapter`` compares only the glues of the chapters named, for when only some
+chapters were run.
 
 Usage::
 
-    python checks/reproducible.py BUILD_A BUILD_B [--rtol 0] [--json glued.json]
+    python checks/reproducible.py A B [--chapter lab ...] [--rtol 0] [--json glued.json]
 
-``BUILD_A`` and ``BUILD_B`` are ``_build`` directories of two cold builds (see ``make reproducible``);
-``--json`` writes the comparison (each value of both builds) for inspection.
+for example ``_build _build/second/_build`` (two cold builds, ``make reproducible``) or ``_build``
+and a directory of notebooks that ``checks/binder.py --keep`` left. ``--json`` writes the comparison
+(each value of both sides, keyed by ``chapter/name``) for inspection. ``checks/binder.py --compare``
+uses the functions here to compare the notebooks it executed with a build.
 
-The tolerance is zero: on the CPU two builds must be bitwise identical, because each experiment
+The tolerance is zero: on the CPU two executions must be bitwise identical, because each experiment
 trains seeded on one thread and nothing in the arithmetic depends on timing or on the order in
 which parallel runs finish. On a GPU bitwise identity is not promised (cuBLAS may choose different
 kernels, and atomic adds in some backward passes reorder sums), so a comparison of two GPU builds
@@ -26,10 +42,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 # Glued names (regular expressions, matched in full) that hold wall-clock measurements.
@@ -44,26 +62,59 @@ TIMINGS = {
     r"autograd_ratio_\w+": "measured time of the backward pass over that of the forward pass",
 }
 
+Glue = dict[str, str]  # {MIME type: value}; a PNG as "sha256:<hex digest>"
 
-def glued(build: Path) -> dict[str, dict[str, str]]:
-    """``{name: {mime type: value}}`` of every glued output of a build; PNGs as their SHA-256."""
-    values: dict[str, dict[str, str]] = {}
-    files = sorted((build / "jupyter_execute").glob("**/*.glue.json"))
-    if not files:
-        raise SystemExit(f"{build}/jupyter_execute has no *.glue.json: is {build} a built book's _build?")
-    for path in files:
-        for name, output in json.loads(path.read_text()).items():
-            entry = {}
-            for mime, value in output.get("data", {}).items():
-                value = "".join(value) if isinstance(value, list) else value
-                if mime.startswith("image/"):
-                    value = "sha256:" + hashlib.sha256(base64.b64decode(value)).hexdigest()
-                entry[mime] = value
-            values[name] = entry
+
+def _values(data: dict[str, str | list[str]], prefix: str = "") -> Glue:
+    """One glued output's data in a comparable form: ``prefix`` removed, lines joined, PNGs hashed."""
+    entry = {}
+    for mime, value in data.items():
+        mime = mime.removeprefix(prefix)
+        value = "".join(value) if isinstance(value, list) else value
+        if mime.startswith("image/"):
+            value = "sha256:" + hashlib.sha256(base64.b64decode(value)).hexdigest()
+        entry[mime] = value
+    return entry
+
+
+def glue_file(path: Path) -> dict[str, Glue]:
+    """``{name: glue}`` from a ``<chapter>.glue.json`` that myst-nb wrote (prefixes already removed)."""
+    return {name: _values(output.get("data", {})) for name, output in json.loads(path.read_text()).items()}
+
+
+def notebook(path: Path) -> dict[str, Glue]:
+    """``{name: glue}`` from an executed ``.ipynb``: its outputs with ``scrapbook`` metadata.
+
+    A name glued twice keeps its last value, as myst-nb does (and warns, which fails the build).
+    """
+    values = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            scrapbook = output.get("metadata", {}).get("scrapbook")
+            if scrapbook:
+                values[scrapbook["name"]] = _values(output.get("data", {}), scrapbook.get("mime_prefix", ""))
     return values
 
 
-def _close(x: dict[str, str], y: dict[str, str], rtol: float) -> bool:
+def chapters(path: Path) -> dict[str, dict[str, Glue]]:
+    """``{chapter: {name: glue}}`` of a build (``_build`` or its ``jupyter_execute``) or of a
+    directory of executed notebooks; the chapter is the file's path below it, without suffix."""
+    root = path / "jupyter_execute" if (path / "jupyter_execute").is_dir() else path
+    if files := sorted(root.glob("**/*.glue.json")):
+        return {f.relative_to(root).as_posix().removesuffix(".glue.json"): glue_file(f) for f in files}
+    if root == path and (files := sorted(f for f in path.glob("**/*.ipynb") if ".ipynb_checkpoints" not in f.parts)):
+        return {f.relative_to(path).with_suffix("").as_posix(): notebook(f) for f in files}
+    if root != path:
+        raise SystemExit(f"{root} has no *.glue.json: is {path} a built book's _build?")
+    raise SystemExit(f"{path} has no *.glue.json and no executed *.ipynb: "
+                     f"is it a built book's _build or a directory of executed notebooks?")
+
+
+def timing_reason(name: str) -> str | None:
+    return next((reason for pattern, reason in TIMINGS.items() if re.fullmatch(pattern, name)), None)
+
+
+def _close(x: Glue, y: Glue, rtol: float) -> bool:
     if x == y:
         return True
     try:
@@ -73,43 +124,73 @@ def _close(x: dict[str, str], y: dict[str, str], rtol: float) -> bool:
     return x.keys() == y.keys() == {"text/plain"} and abs(a - b) <= rtol * max(abs(a), abs(b))
 
 
-def timing_reason(name: str) -> str | None:
-    return next((reason for pattern, reason in TIMINGS.items() if re.fullmatch(pattern, name)), None)
+@dataclasses.dataclass
+class Comparison:
+    """What ``compare`` found: glues keyed by ``(chapter, name)``, and the verdict lines."""
+
+    a: dict[tuple[str, str], Glue]
+    b: dict[tuple[str, str], Glue]
+    rtol: float
+    same: int = 0
+    timings: list[str] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    def summary(self, label: str, sides: str) -> str:
+        """The verdict: one summary line, then a line per timing and per problem."""
+        within = f" within rtol={self.rtol:g}" if self.rtol else ""
+        lines = [f"{label}: {len(self.a.keys() & self.b.keys())} glued values in {sides}; {self.same} identical"
+                 + f"{within}, {len(self.timings)} timings not compared, {len(self.problems)} problems"]
+        lines += [f"  timing  {line}" for line in self.timings]
+        lines += [f"  DIFFERS {line}" for line in self.problems]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {f"{chapter}/{name}": {"a": self.a.get((chapter, name)), "b": self.b.get((chapter, name)),
+                                      "timing": timing_reason(name)}
+                for chapter, name in sorted(self.a.keys() | self.b.keys())}
+
+
+def compare(a: dict[str, dict[str, Glue]], b: dict[str, dict[str, Glue]], *,
+            labels: tuple[str, str] = ("A", "B"), rtol: float = 0.0, only: Iterable[str] | None = None) -> Comparison:
+    """Compare two ``chapters`` results, named ``labels`` in the verdict; ``only`` restricts both to
+    those chapters (None: all), and a chapter it names that neither side has is a problem."""
+    keep = None if only is None else set(only)
+    a_, b_ = ({(chapter, name): glue for chapter, glues in side.items() if keep is None or chapter in keep
+               for name, glue in glues.items()} for side in (a, b))
+    result = Comparison(a_, b_, rtol)
+    result.problems += [f"chapter {chapter} is in neither {labels[0]} nor {labels[1]}"
+                        for chapter in sorted((keep or set()) - a.keys() - b.keys())]
+    result.problems += [f"only in {labels[0]}: {name} ({chapter})" for chapter, name in sorted(a_.keys() - b_.keys())]
+    result.problems += [f"only in {labels[1]}: {name} ({chapter})" for chapter, name in sorted(b_.keys() - a_.keys())]
+    for key in sorted(a_.keys() & b_.keys()):
+        name, x, y = key[1], a_[key], b_[key]
+        if (reason := timing_reason(name)) is not None:
+            result.timings.append(f"{name} ({reason}): {x.get('text/plain')} vs {y.get('text/plain')}")
+        elif _close(x, y, rtol):
+            result.same += 1
+        else:
+            mimes = [m for m in sorted(x.keys() | y.keys()) if x.get(m) != y.get(m)]
+            result.problems.append(f"{name} differs in {mimes}: {str(x.get(mimes[0]))[:80]!r} vs "
+                                   f"{str(y.get(mimes[0]))[:80]!r}")
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("build_a", type=Path)
-    parser.add_argument("build_b", type=Path)
+    parser.add_argument("a", type=Path, help="a _build directory or a directory of executed notebooks")
+    parser.add_argument("b", type=Path, help="the same, for the other execution")
+    parser.add_argument("--chapter", nargs="+", help="compare only these chapters' glues (file stems)")
     parser.add_argument("--rtol", type=float, default=0.0,
                         help="relative tolerance for single numbers (default 0: bitwise identical)")
-    parser.add_argument("--json", type=Path, help="write both builds' values here")
+    parser.add_argument("--json", type=Path, help="write both sides' values here")
     args = parser.parse_args()
 
-    a, b = glued(args.build_a), glued(args.build_b)
-    problems = [f"only in {args.build_a}: {name}" for name in sorted(a.keys() - b.keys())]
-    problems += [f"only in {args.build_b}: {name}" for name in sorted(b.keys() - a.keys())]
-    same, timings = 0, []
-    for name in sorted(a.keys() & b.keys()):
-        if (reason := timing_reason(name)) is not None:
-            timings.append(f"{name} ({reason}): {a[name].get('text/plain')} vs {b[name].get('text/plain')}")
-        elif _close(a[name], b[name], args.rtol):
-            same += 1
-        else:
-            mimes = [m for m in sorted(a[name].keys() | b[name].keys()) if a[name].get(m) != b[name].get(m)]
-            problems.append(f"{name} differs in {mimes}: {str(a[name].get(mimes[0]))[:80]!r} vs "
-                            f"{str(b[name].get(mimes[0]))[:80]!r}")
+    result = compare(chapters(args.a), chapters(args.b), labels=(str(args.a), str(args.b)),
+                     rtol=args.rtol, only=args.chapter)
     if args.json:
-        args.json.write_text(json.dumps({name: {"a": a.get(name), "b": b.get(name), "timing": timing_reason(name)}
-                                         for name in sorted(a.keys() | b.keys())}, indent=1))
-    print(f"reproducible: {len(a.keys() & b.keys())} glued values in both builds; {same} identical"
-          f"{f' within rtol={args.rtol:g}' if args.rtol else ''}, "
-          f"{len(timings)} timings not compared, {len(problems)} problems")
-    for line in timings:
-        print(f"  timing  {line}")
-    for line in problems:
-        print(f"  DIFFERS {line}")
-    sys.exit(1 if problems else 0)
+        args.json.write_text(json.dumps(result.to_json(), indent=1))
+    print(result.summary("reproducible", "both builds"))
+    sys.exit(1 if result.problems else 0)
 
 
 if __name__ == "__main__":
