@@ -1,8 +1,11 @@
-"""Checks of public arguments, shared by every module: one message per kind of fault.
+"""Checks of public arguments shared by the modules: one message per kind of fault.
 
 Each check raises at the boundary with a message that names the argument, the bad value and
-what would be valid: ``TypeError`` for a value of the wrong kind, ``ValueError`` for one of the
-right kind out of range. Private: the public functions call these; readers call those.
+what would be valid: ``TypeError`` for an object of the wrong type (not a tensor, not a pair, not
+True or False), ``ValueError`` for a bad number, whatever its type (``"64"`` is not a positive
+integer). Checks that belong to one function's meaning (a ``dim`` in range, a loss's shapes, an
+optimizer's hyperparameters in torch's words) stay beside it. Private: the public functions call
+these; readers call those.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The result cache: finished runs kept on disk, under a key that names what made them.
 
-An entry's key is a SHA-256 of the config's canonical JSON, :data:`RESULTS_VERSION`, the data's
-checksum and :func:`code_checksum`: a hash of the code a training run executes, read as Python
-sees it (the syntax tree, docstrings removed), so that a comment, a docstring or a reformatting
-changes no key and reruns nothing, while any change to what training computes reruns everything.
+An entry's key (:func:`annlib.experiments.cache_key`) is a SHA-256 of the config's canonical
+JSON, :data:`RESULTS_VERSION`, the data's checksum, torch's version, the kind of device and
+:func:`code_checksum`: a hash of the code a training run executes, read as Python sees it (the
+syntax tree, docstrings removed), so that a comment, a docstring or a reformatting changes no
+key and reruns nothing, while any change to what training computes reruns everything.
 :func:`library_checksum` is the same rule over all of annlib: the book's build re-executes its
 chapters when it changes (``book/_ext``).
 
@@ -26,16 +27,19 @@ import torch
 
 from annlib._files import atomic_write
 
-__all__ = ["RESULTS_VERSION", "TRAINING_ROOTS", "cache_dir", "code_checksum", "library_checksum",
-           "read_entry", "training_sources", "write_entry"]
+__all__ = ["RESULTS_VERSION", "NOT_TRAINING_DEFINITIONS", "NOT_TRAINING_MODULES", "TRAINING_ROOT", "cache_dir",
+           "code_checksum", "library_checksum", "read_entry", "training_sources", "write_entry"]
 
 log = logging.getLogger("annlib.cache")
 
 RESULTS_VERSION = 1  # bump when a change alters results in a way the code checksum would miss
 PACKAGE = Path(__file__).parent
-# Where a training run starts: these definitions of experiments.py. Everything they refer to in
-# that module, and every annlib module they (and those modules) import, is the training path.
-TRAINING_ROOTS = ("experiments", ("Experiment", "train_model"))
+# The training path is every annlib module that experiments.py imports, and those import in turn
+# (anywhere in a module, inside functions too), each read whole; it fails closed: code is part of
+# it unless it is named here, as what only looks at results or schedules runs.
+TRAINING_ROOT = "experiments"
+NOT_TRAINING_MODULES = ("sweep",)                       # runs configs side by side; computes nothing
+NOT_TRAINING_DEFINITIONS = ("select", "_SELECT_BY")    # top-level names of experiments.py: choosing
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -49,18 +53,17 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
 
 
 @functools.lru_cache(maxsize=64)
-def _parsed(path: Path, mtime_ns: int, size: int) -> ast.Module:
-    return _without_docstrings(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+def _normalized(source: str) -> ast.Module:
+    return _without_docstrings(ast.parse(source))
 
 
 def _tree(package: Path, module: str) -> ast.Module:
-    path = package / f"{module}.py"
-    stat = path.stat()
-    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+    return _normalized((package / f"{module}.py").read_text(encoding="utf-8"))
 
 
 def _annlib_imports(tree: ast.AST, package: Path) -> set[str]:
-    """The annlib modules a module imports (``from annlib import x``, ``import annlib.x``, ...)."""
+    """The annlib modules a piece of code imports, at any depth (``from annlib import x``,
+    ``from annlib.x import y``, ``import annlib.x``, relative imports)."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module == "annlib" or (node.level and not node.module)):
@@ -72,58 +75,40 @@ def _annlib_imports(tree: ast.AST, package: Path) -> set[str]:
     return {name for name in found if (package / f"{name}.py").is_file()}
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def _defined(statement: ast.stmt) -> set[str]:
-    """The names a top-level statement defines (a def, a class, an assignment, an import)."""
+def _defines(statement: ast.stmt) -> set[str]:
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {statement.name}
-    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+    if isinstance(statement, (ast.Assign, ast.AnnAssign)):
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        return set().union(*(_names(t) for t in targets))
-    if isinstance(statement, (ast.Import, ast.ImportFrom)):
-        return {(a.asname or a.name).split(".")[0] for a in statement.names}
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
     return set()
 
 
-def training_sources(package: str | os.PathLike | None = None) -> dict[str, str]:
-    """The code of the training path, normalized: ``{"module" or "module:name": source}``.
+def _imports_only(statement: ast.stmt, modules: tuple[str, ...]) -> bool:
+    """An import of names from the excluded ``modules`` and nothing else."""
+    return (isinstance(statement, ast.ImportFrom) and statement.module is not None
+            and statement.module.removeprefix("annlib.") in modules)
 
-    From :data:`TRAINING_ROOTS` it follows, within their module, every top-level definition they
-    refer to (and those refer to), and then every annlib module reached by an import, whole.
-    Each piece is its syntax tree without docstrings, written back as source by ``ast.unparse``.
+
+def training_sources(package: str | os.PathLike | None = None) -> dict[str, str]:
+    """The code of the training path, normalized: ``{module: source}``.
+
+    :data:`TRAINING_ROOT` less :data:`NOT_TRAINING_DEFINITIONS` and its imports of
+    :data:`NOT_TRAINING_MODULES`, and every other annlib module it imports, and those import, whole
+    (``__init__`` too). Each is its syntax tree without docstrings, written back by ``ast.unparse``.
     """
     package = Path(package) if package is not None else PACKAGE
-    root_module, roots = TRAINING_ROOTS
-    tree = _tree(package, root_module)
-    chosen: dict[int, ast.stmt] = {}
-    modules: set[str] = set()
-    todo, visited = list(roots), set()
+    root = _tree(package, TRAINING_ROOT)
+    kept = [s for s in root.body if not (_defines(s) and _defines(s) <= set(NOT_TRAINING_DEFINITIONS))
+            and not _imports_only(s, NOT_TRAINING_MODULES)]
+    root = ast.Module(body=kept, type_ignores=[])
+    sources = {TRAINING_ROOT: ast.unparse(root), "__init__": ast.unparse(_tree(package, "__init__"))}
+    todo = _annlib_imports(root, package) - set(NOT_TRAINING_MODULES) - set(sources)
     while todo:
-        name = todo.pop()
-        if name in visited:
-            continue
-        visited.add(name)
-        for statement in tree.body:
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):  # one imported name, not its neighbours
-                for alias in statement.names:
-                    if (alias.asname or alias.name).split(".")[0] == name:
-                        one = (ast.Import(names=[alias]) if isinstance(statement, ast.Import) else
-                               ast.ImportFrom(module=statement.module, names=[alias], level=statement.level))
-                        modules |= _annlib_imports(one, package)
-            elif name in _defined(statement) and id(statement) not in chosen:
-                chosen[id(statement)] = statement
-                todo.extend(_names(statement) - _defined(statement))
-    sources = {f"{root_module}:{'+'.join(sorted(_defined(s)))}": ast.unparse(s) for s in chosen.values()}
-    seen: set[str] = set()
-    while modules - seen - {root_module}:
-        module = sorted(modules - seen - {root_module})[0]
-        seen.add(module)
-        module_tree = _tree(package, module)
-        sources[module] = ast.unparse(module_tree)
-        modules |= _annlib_imports(module_tree, package)
+        module = sorted(todo)[0]
+        tree = _tree(package, module)
+        sources[module] = ast.unparse(tree)
+        todo = (todo | _annlib_imports(tree, package)) - set(NOT_TRAINING_MODULES) - set(sources)
     return sources
 
 
@@ -135,8 +120,13 @@ def _hash(pieces: dict[str, str]) -> str:
 
 
 def code_checksum(package: str | os.PathLike | None = None) -> str:
-    """A hash of the training path's code (:func:`training_sources`): part of every result's key."""
-    return _hash(training_sources(package))
+    """A hash of the training path's code (:func:`training_sources`): part of every result's key.
+
+    Without ``package``, that of the code this process runs: read once, when this module was
+    imported, so that an edit on disk afterwards does not give results of the old code the key of
+    the new (a notebook kernel or a cluster's worker must be restarted to run an edit anyway).
+    """
+    return _LOADED_CODE if package is None else _hash(training_sources(package))
 
 
 def library_checksum(package: str | os.PathLike | None = None) -> str:
@@ -185,3 +175,6 @@ def write_entry(path: Path, config_json: str, history, device: str) -> None:
              "meta": {"results_version": RESULTS_VERSION, "torch": torch.__version__, "device": device}}
     entry["sha256"] = _digest(entry)
     atomic_write(path, json.dumps(entry, indent=1).encode())
+
+
+_LOADED_CODE = _hash(training_sources(PACKAGE))

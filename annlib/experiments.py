@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import threading
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,14 +234,17 @@ def select(results: Mapping[Hashable, Result], *, by: str = "val_acc") -> Hashab
     return best(scores, key=scores.__getitem__)
 
 
-def cache_key(config: Experiment, *, code: str | None = None) -> str:
-    """SHA-256 of the config's canonical JSON, the results version, the code and the data
-    (``code`` defaults to :func:`annlib.cache.code_checksum`, the code training executes)."""
+def cache_key(config: Experiment, *, code: str | None = None, device: str | torch.device | None = None) -> str:
+    """SHA-256 of what determines a result: the config's canonical JSON, :data:`RESULTS_VERSION`,
+    the training code (``code``, default :func:`annlib.cache.code_checksum`: the code this process
+    runs), the data, torch's version and the kind of device (``device``, default
+    :func:`annlib.train.default_device`): a GPU rounds differently from a CPU."""
     _check_config(config)
     if code is not None and not isinstance(code, str):
         raise TypeError(f"code must be a str (a code checksum) or None, got {code!r}")
-    material = "\n".join([config.to_json(), str(RESULTS_VERSION),
-                          code if code is not None else code_checksum(), data.data_checksum()])
+    device = _checks.device(device, must_exist=False) if device is not None else train.default_device()
+    material = "\n".join([config.to_json(), str(RESULTS_VERSION), code if code is not None else code_checksum(),
+                          data.data_checksum(), f"torch {torch.__version__}", f"device {device.type}"])
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -253,6 +257,9 @@ def _check_flags(**flags) -> None:
     """Each flag is True or False; ``progress`` may also be None (decide from the environment)."""
     for name, value in flags.items():
         _checks.check_flag(value, name, none=name == "progress")
+
+
+_TRAINING = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -276,7 +283,9 @@ def train_model(config: Experiment, *, validate: bool = True, device: str | torc
     This is the computation behind :func:`run`, which keeps only the history. ``validate=False``
     skips the validation pass after each epoch: faster, and the training computation is the same
     (early stopping needs the validation loss, so a config with ``patience`` then raises).
-    On the CPU it trains on one thread (see the module's docstring).
+    On the CPU it trains on one thread (see the module's docstring). Runs started at once in one
+    process (threads, or a thread-based executor) train one after the other: torch's seed and
+    thread count are the process's, and sharing them would change the numbers.
     """
     _check_config(config)
     _check_flags(validate=validate, progress=progress)
@@ -287,7 +296,7 @@ def train_model(config: Experiment, *, validate: bool = True, device: str | torc
     if config.max_shift:
         augment = functools.partial(data.random_shift, max_shift=config.max_shift,
                                     generator=torch.Generator().manual_seed(config.seed))
-    with _one_thread(device):
+    with _TRAINING, _one_thread(device):   # one run at a time in a process: seed and threads are global
         torch.manual_seed(config.seed)
         model = models.mlp([784, *config.hidden, 10], activation=config.activation, dropout=config.dropout)
         history = train.fit(model, config.build_optimizer(model.parameters()), splits.train,
@@ -307,19 +316,18 @@ def run(config: Experiment, *, cache: bool = True, device: str | torch.device | 
     """
     _check_config(config)
     _check_flags(cache=cache, progress=progress)
-    return _run(config, cache=cache, device=device, progress=progress, directory=None)
-
-
-def _run(config: Experiment, *, cache: bool, device: str | torch.device | None, progress: bool | None,
-         directory: Path | None) -> Result:
-    """:func:`run` with the cache in ``directory`` (None: :func:`cache_dir`), as a worker runs it."""
-    use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
-    path = (directory or cache_dir()) / f"{cache_key(config)}.json" if use_cache else None
-    if use_cache and (history := _cache.read_entry(path, config.to_json())) is not None:
-        return Result(config, history, cached=True)
     device = _checks.device(device) if device is not None else train.default_device()
+    use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
+    path = cache_dir() / f"{cache_key(config, device=device)}.json" if use_cache else None
+    return _run(config, path=path, device=device, progress=progress)
+
+
+def _run(config: Experiment, *, path: Path | None, device: torch.device, progress: bool | None) -> Result:
+    """:func:`run` with its cache entry at ``path`` (None: no cache), as a worker runs it."""
+    if path is not None and (history := _cache.read_entry(path, config.to_json())) is not None:
+        return Result(config, history, cached=True)
     _, history = train_model(config, device=device, progress=progress)
-    if use_cache and not history.interrupted:
+    if path is not None and not history.interrupted:
         try:
             _cache.write_entry(path, config.to_json(), history, device=str(device))
         except OSError as error:

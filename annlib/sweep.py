@@ -8,10 +8,14 @@ can run them instead, e.g. a Dask cluster's::
     client = Client(cluster)                         # a LocalCluster, or dask-jobqueue's SLURMCluster
     results = experiments.run_all(configs, executor=client.get_executor())
 
-Each worker writes its result into the cache directory of the process that called ``run_all``
-(its path is sent with the run), so on a cluster that directory must be on a filesystem every
-node sees; the caller then reads what any worker wrote, and a second sweep runs nothing twice.
-The numbers are the same whichever executor ran them: each run is seeded and on one thread.
+Give each worker one thread (``LocalCluster(threads_per_worker=1)``, or ``cores=1, processes=1``
+per job): runs in one process train one at a time, because torch's seed and thread count belong
+to the process. Each run carries the path of its entry in the caller's cache, so on a cluster
+that directory must be on a filesystem every node sees; the caller then reads what any worker
+wrote, and a second sweep runs nothing twice. Each run also carries the caller's training-code
+checksum, and a worker with other annlib code refuses it. A worker's numbers are those of a
+run in the caller's process when its CPU and software are the same; another CPU type may round
+differently in the last digits, as another machine's build of the book does.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,18 +81,26 @@ def default_workers(device: torch.device) -> int:
 
 
 _SET_UP: set[Callable[[], None]] = set()  # the setups this process has run
+_SETTING_UP = threading.Lock()
 
 
-def _run_one(config, cache: bool, device: str, directory: str | None, setup: Callable[[], None] | None):
+def _run_one(config, path: str | None, code: str, device: str, setup: Callable[[], None] | None):
     """What a worker runs: ``setup`` once per process (tests give workers their data this way),
-    then the run, cached in ``directory``, without a progress bar."""
-    from annlib import experiments
+    then the run, cached at ``path`` (the caller's entry; None: no cache), without a progress bar.
+    A worker whose annlib computes differently from the caller's (``code``) refuses: its result
+    would be stored under a key that says otherwise."""
+    from annlib import cache, experiments
 
-    if setup is not None and setup not in _SET_UP:
-        setup()
-        _SET_UP.add(setup)
-    return experiments._run(config, cache=cache, device=device, progress=False,
-                            directory=Path(directory) if directory is not None else None)
+    if code != cache.code_checksum():
+        raise RuntimeError(f"this worker runs other annlib training code (checksum {cache.code_checksum()}) than "
+                           f"the caller ({code}): install the same annlib everywhere, and restart the workers "
+                           "after editing it")
+    with _SETTING_UP:
+        if setup is not None and setup not in _SET_UP:
+            setup()
+            _SET_UP.add(setup)
+    return experiments._run(config, path=Path(path) if path is not None else None,
+                            device=_checks.device(device), progress=False)
 
 
 def _estimated_cost(config) -> float:
@@ -102,10 +115,10 @@ def _estimated_cost(config) -> float:
 
 
 def run_pending(todo: Mapping[Hashable, object], on_result: Callable[[Hashable, object], None], *,
-                executor: concurrent.futures.Executor | None, workers: int, cache: bool, device: torch.device,
-                directory: Path | None, setup: Callable[[], None] | None, label: Callable[[str], None]) -> None:
-    """Run ``todo`` (name → config), longest first, calling ``on_result(name, result)`` as each
-    finishes. In ``executor`` if given (it is not shut down), else in a pool of ``workers``
+                executor: concurrent.futures.Executor | None, workers: int, paths: Mapping[Hashable, Path | None],
+                device: torch.device, setup: Callable[[], None] | None, label: Callable[[str], None]) -> None:
+    """Run ``todo`` (name → config), longest first, each cached at ``paths[name]``, calling
+    ``on_result(name, result)`` as each finishes. In ``executor`` if given (it is not shut down), else in a pool of ``workers``
     processes of this machine. Ctrl-C, or a run that raises, cancels what has not started: the
     pool's processes are stopped at once; an executor's running tasks finish on their own."""
     own = executor is None
@@ -116,7 +129,8 @@ def run_pending(todo: Mapping[Hashable, object], on_result: Callable[[Hashable, 
     try:
         # Longest first, so that no worker is left with a long run at the end while the others idle.
         for name in sorted(todo, key=lambda name: _estimated_cost(todo[name]), reverse=True):
-            args = (todo[name], cache, str(device), str(directory) if directory is not None else None, setup)
+            path = str(paths[name]) if paths[name] is not None else None
+            args = (todo[name], path, _cache.code_checksum(), str(device), setup)
             futures[executor.submit(_run_one, *args)] = name
         for future in concurrent.futures.as_completed(futures):
             on_result(futures[future], future.result())
@@ -170,10 +184,11 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
         workers = default_workers(device)
     use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
     directory = _cache.cache_dir() if use_cache else None
+    paths = {name: directory / f"{cache_key(config, device=device)}.json" if use_cache else None
+             for name, config in configs.items()}
     results: dict[Hashable, Result] = {}
     for name, config in configs.items():
-        if use_cache and (history := _cache.read_entry(directory / f"{cache_key(config)}.json",
-                                                       config.to_json())) is not None:
+        if use_cache and (history := _cache.read_entry(paths[name], config.to_json())) is not None:
             results[name] = Result(config, history, cached=True)
     todo = {name: config for name, config in configs.items() if name not in results}
     bar = train._progress_bar(len(configs), progress, unit="run")
@@ -189,10 +204,10 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
         if executor is None and min(workers, len(todo)) <= 1:
             for name, config in todo.items():
                 bar.set_description(str(name))
-                finished(name, _run(config, cache=cache, device=device, progress=progress, directory=directory))
+                finished(name, _run(config, path=paths[name], device=device, progress=progress))
         elif todo:
-            run_pending(todo, finished, executor=executor, workers=min(workers or 1, len(todo)), cache=cache,
-                        device=device, directory=directory, setup=_WORKER_SETUP, label=bar.set_description)
+            run_pending(todo, finished, executor=executor, workers=min(workers or 1, len(todo)), paths=paths,
+                        device=device, setup=_WORKER_SETUP, label=bar.set_description)
     finally:
         bar.close()
     return {name: results[name] for name in configs}

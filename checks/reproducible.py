@@ -160,6 +160,9 @@ def compare(a: dict[str, dict[str, Glue]], b: dict[str, dict[str, Glue]], *,
     result = Comparison(a_, b_, rtol)
     result.problems += [f"chapter {chapter} is in neither {labels[0]} nor {labels[1]}"
                         for chapter in sorted((keep or set()) - a.keys() - b.keys())]
+    if not a_ and not b_:  # a comparison of nothing proves nothing
+        result.problems.append(f"no glued values to compare: neither {labels[0]} nor {labels[1]} has any"
+                               + (f" for the chapters {sorted(keep)}" if keep is not None else ""))
     result.problems += [f"only in {labels[0]}: {name} ({chapter})" for chapter, name in sorted(a_.keys() - b_.keys())]
     result.problems += [f"only in {labels[1]}: {name} ({chapter})" for chapter, name in sorted(b_.keys() - a_.keys())]
     for key in sorted(a_.keys() & b_.keys()):
@@ -189,7 +192,7 @@ def main() -> None:
                      rtol=args.rtol, only=args.chapter)
     if args.json:
         args.json.write_text(json.dumps(result.to_json(), indent=1))
-    print(result.summary("reproducible", "both builds"))
+    print(result.summary("reproducible", "both"))
     sys.exit(1 if result.problems else 0)
 
 

@@ -6,16 +6,17 @@ import math
 import pytest
 import torch
 
-from annlib import cache, data, experiments, mnist, sweep, train
+from annlib import data, experiments, mnist, sweep, train
 from annlib.experiments import Experiment
 from conftest import install_synthetic_splits, synthetic_splits
 
 
-def test_golden_cache_key():
+def test_golden_cache_key(monkeypatch):
     """Pins the key of one config: a change to the hashing or the defaults must be deliberate
-    (bump RESULTS_VERSION and update this value)."""
-    assert experiments.cache_key(Experiment(), code="golden") == (
-        "747b0a292a1f92ee5dba48194106eb73fe920d5c8e2f21ff4b83ed062e375831")
+    (bump RESULTS_VERSION if old entries must not be read, and update this value)."""
+    monkeypatch.setattr(experiments.torch, "__version__", "2.14.1+cu130")
+    assert experiments.cache_key(Experiment(), code="golden", device="cpu") == (
+        "7a2503f694e6b13d0d6b628ccd34a430d8cc20f34bb930c7b7ce174a900c8bed")
     assert experiments.RESULTS_VERSION == 1
 
 
@@ -23,6 +24,9 @@ def test_key_depends_on_config_code_and_data(monkeypatch):
     base = experiments.cache_key(Experiment(), code="a")
     assert experiments.cache_key(Experiment(lr=1e-2), code="a") != base
     assert experiments.cache_key(Experiment(), code="b") != base
+    with monkeypatch.context() as patch:
+        patch.setattr(experiments.torch, "__version__", "9.9.9")
+        assert experiments.cache_key(Experiment(), code="a") != base
     monkeypatch.setattr(mnist, "MNIST_MD5", {**mnist.MNIST_MD5, "t10k-labels-idx1-ubyte": "0" * 32})
     assert experiments.cache_key(Experiment(), code="a") != base
 

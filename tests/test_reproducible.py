@@ -85,7 +85,7 @@ def compare(tmp_path, changes, *options):
 
 
 @pytest.mark.parametrize("changes, options, ok, says", [
-    ({}, (), True, "3 glued values in both builds; 2 identical, 1 timings not compared, 0 problems"),
+    ({}, (), True, "3 glued values in both; 2 identical, 1 timings not compared, 0 problems"),
     ({"lab_best_seconds": {"text/plain": "211.7"}}, (), True, "lab_best_seconds (wall time of the best model"),
     ({"lab_test_acc": {"text/plain": "98.94"}}, (), False, "DIFFERS lab_test_acc differs in ['text/plain']"),
     ({"lab_test_acc": {"text/plain": "98.9500001"}}, ("--rtol", "1e-6"), True, "2 identical within rtol=1e-06"),
@@ -119,7 +119,7 @@ def test_the_notebook_reader_finds_what_the_glue_json_reader_finds(tmp_path):
 def test_a_build_and_executed_notebooks_compare_on_the_command_line(tmp_path):
     result = run(build(tmp_path / "build", RICH), executed(tmp_path / "notebooks", RICH))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 glued values in both builds; 4 identical, 1 timings not compared, 0 problems" in result.stdout
+    assert "5 glued values in both; 4 identical, 1 timings not compared, 0 problems" in result.stdout
 
 
 @pytest.mark.parametrize("changes, says", [
@@ -157,7 +157,7 @@ def test_only_the_chapters_run_are_compared(tmp_path):
     executed(tmp_path / "notebooks", RICH, chapter="lab")
     result = run(tmp_path / "build", tmp_path / "notebooks", "--chapter", "lab")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 glued values in both builds" in result.stdout and "other_acc" not in result.stdout
+    assert "5 glued values in both" in result.stdout and "other_acc" not in result.stdout
     # Without --chapter, the chapter that was not run is missing on one side, and that fails.
     result = run(tmp_path / "build", tmp_path / "notebooks")
     assert result.returncode == 1 and "only in" in result.stdout and "other_acc (other)" in result.stdout
@@ -179,3 +179,10 @@ def test_binder_compare_reads_the_build_before_it_runs_anything(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "has no *.glue.json" in result.stderr
     assert "+ " not in result.stdout  # no command was run
+
+
+def test_two_sides_without_any_glue_fail_rather_than_compare_nothing(tmp_path):
+    # Notebooks that ran but glued nothing (a broken glue, or the wrong chapters) prove nothing.
+    result = run(executed(tmp_path / "a", {}), executed(tmp_path / "b", {}))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "0 glued values in both" in result.stdout and "no glued values to compare" in result.stdout

@@ -21,13 +21,14 @@ from conftest import install_synthetic_splits, synthetic_splits
 
 SMALL = Experiment(hidden=(16,), epochs=2, batch_size=32, lr=1e-2)
 CONFIGS = {f"lr={lr}": dataclasses.replace(SMALL, lr=lr) for lr in (1e-2, 3e-3, 1e-3)}
-ELSEWHERE = "/nonexistent/annlib-cache-of-another-node"
 
 
 def install_synthetic_splits_elsewhere() -> None:
-    """A worker's setup: the synthetic data, and an environment whose cache directory is not ours."""
+    """A worker's setup: the synthetic data, and an environment with another cache directory and
+    no ANNLIB_NO_CACHE (as on another node)."""
     install_synthetic_splits()
-    os.environ["ANNLIB_CACHE_DIR"] = ELSEWHERE
+    os.environ["ANNLIB_CACHE_DIR"] = os.environ["ANNLIB_TEST_ELSEWHERE"]
+    os.environ.pop("ANNLIB_NO_CACHE", None)
 
 
 @pytest.fixture
@@ -35,11 +36,14 @@ def sweep_runs(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(experiments.data, "mnist_splits", lambda **kw: calls.append(kw) or synthetic_splits(**kw))
     monkeypatch.setattr(sweep, "_WORKER_SETUP", install_synthetic_splits_elsewhere)
-    monkeypatch.setenv("ANNLIB_CACHE_DIR", str(tmp_path))
+    cache, elsewhere = tmp_path / "cache", tmp_path / "elsewhere"
+    monkeypatch.setenv("ANNLIB_CACHE_DIR", str(cache))
+    monkeypatch.setenv("ANNLIB_TEST_ELSEWHERE", str(elsewhere))
     monkeypatch.delenv("ANNLIB_NO_CACHE", raising=False)
     serial = experiments.run_all(CONFIGS, cache=False, device="cpu", progress=False, workers=1)
     calls.clear()
-    return tmp_path, calls, serial
+    yield cache, calls, serial
+    assert not elsewhere.exists()   # no worker wrote into the cache directory of its own environment
 
 
 def same_numbers(a, b):
@@ -52,7 +56,7 @@ def check_sweep(executor, cache, calls, serial):
     assert calls == []   # nothing trained in this process: the executor's workers did
     for name in CONFIGS:
         assert same_numbers(results[name].history, serial[name].history), name
-    assert len(list(cache.glob("*.json"))) == len(CONFIGS)   # in the caller's cache, not ELSEWHERE
+    assert len(list(cache.glob("*.json"))) == len(CONFIGS)   # in the caller's cache, not the workers' own
     again = experiments.run_all(CONFIGS, device="cpu", progress=False, executor=executor)
     assert all(r.cached for r in again.values()) and calls == []
     assert all(again[n].history == results[n].history for n in CONFIGS)
@@ -87,12 +91,53 @@ def test_workers_and_an_executor_together_are_refused(sweep_runs):
         experiments.run_all(CONFIGS, device="cpu", progress=False, executor=pool, workers=2)
 
 
-def test_a_run_that_fails_in_the_executor_raises_and_cancels_the_rest(sweep_runs, monkeypatch):
-    monkeypatch.setattr(sweep, "_WORKER_SETUP", None)   # the workers of a thread pool share this process
+class OneFails(concurrent.futures.Executor):
+    """Its first task fails at once; the others stay queued until somebody cancels them."""
 
-    def broken(config, **kwargs):
-        raise RuntimeError(f"no data for {config.lr}")
+    def __init__(self):
+        self.futures = []
 
-    monkeypatch.setattr(experiments, "train_model", broken)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError, match="no data for"):
-        experiments.run_all(CONFIGS, device="cpu", progress=False, executor=pool)
+    def submit(self, fn, *args, **kwargs):
+        future = concurrent.futures.Future()
+        if not self.futures:
+            future.set_exception(RuntimeError("no data on this node"))
+        self.futures.append(future)
+        return future
+
+
+def test_a_run_that_fails_in_the_executor_raises_and_cancels_the_rest(sweep_runs):
+    executor = OneFails()
+    with pytest.raises(RuntimeError, match="no data on this node"):
+        experiments.run_all(CONFIGS, device="cpu", progress=False, executor=executor)
+    assert len(executor.futures) == len(CONFIGS) and all(f.cancelled() for f in executor.futures[1:])
+
+
+def test_runs_in_threads_of_one_process_give_the_numbers_of_one_process(sweep_runs, monkeypatch):
+    # torch's seed and thread count belong to the process: runs in threads train one at a time.
+    cache, _, _ = sweep_runs
+    monkeypatch.setattr(sweep, "_WORKER_SETUP", None)
+    configs = {f"dropout={p}": dataclasses.replace(SMALL, dropout=p, seed=s) for s, p in enumerate((0.5, 0.3, 0.1))}
+    serial = experiments.run_all(configs, cache=False, device="cpu", progress=False, workers=1)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        threaded = experiments.run_all(configs, cache=False, device="cpu", progress=False, executor=pool)
+    assert all(same_numbers(threaded[n].history, serial[n].history) for n in configs)
+
+
+def test_annlib_no_cache_of_the_caller_holds_in_the_workers(sweep_runs, monkeypatch):
+    # The workers' environment has no ANNLIB_NO_CACHE (their setup removes it): the caller's choice travels.
+    cache, calls, serial = sweep_runs
+    monkeypatch.setenv("ANNLIB_NO_CACHE", "1")
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=spawn) as pool:
+        results = experiments.run_all(CONFIGS, device="cpu", progress=False, executor=pool)
+    assert not any(r.cached for r in results.values()) and not list(cache.glob("*.json"))
+
+
+def test_a_worker_with_other_annlib_code_refuses_the_run(sweep_runs, monkeypatch):
+    monkeypatch.setattr(sweep, "_WORKER_SETUP", None)
+    monkeypatch.setattr(sweep._cache, "code_checksum", lambda package=None: "the caller's")
+    real = sweep._run_one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        monkeypatch.setattr(sweep, "_run_one", lambda config, path, code, *rest: real(config, path, "other", *rest))
+        with pytest.raises(RuntimeError, match="this worker runs other annlib training code"):
+            experiments.run_all(CONFIGS, device="cpu", progress=False, executor=pool)
