@@ -27,19 +27,20 @@ import torch
 
 from annlib._files import atomic_write
 
-__all__ = ["RESULTS_VERSION", "NOT_TRAINING_DEFINITIONS", "NOT_TRAINING_MODULES", "TRAINING_ROOT", "cache_dir",
-           "code_checksum", "library_checksum", "read_entry", "training_sources", "write_entry"]
+__all__ = ["RESULTS_VERSION", "NOT_TRAINING_DEFINITIONS", "NOT_TRAINING_IMPORTS", "TRAINING_ROOT", "StaleCodeError",
+           "cache_dir", "code_checksum", "library_checksum", "read_entry", "training_sources", "write_entry"]
 
 log = logging.getLogger("annlib.cache")
 
 RESULTS_VERSION = 1  # bump when a change alters results in a way the code checksum would miss
 PACKAGE = Path(__file__).parent
-# The training path is every annlib module that experiments.py imports, and those import in turn
-# (anywhere in a module, inside functions too), each read whole; it fails closed: code is part of
-# it unless it is named here, as what only looks at results or schedules runs.
+# The training path is experiments.py and every annlib module that it or annlib/__init__.py
+# imports, and those import in turn (anywhere in a module, inside functions too), each read whole.
+# Left out, by name: experiments.py's choosing code and its import of the sweep scheduler (a
+# module training does not import is not on the path: plotting, functional, optim, testing, sweep).
 TRAINING_ROOT = "experiments"
-NOT_TRAINING_MODULES = ("sweep",)                       # runs configs side by side; computes nothing
-NOT_TRAINING_DEFINITIONS = ("select", "_SELECT_BY")    # top-level names of experiments.py: choosing
+NOT_TRAINING_DEFINITIONS = ("select", "_SELECT_BY")   # top-level names of experiments.py: choosing
+NOT_TRAINING_IMPORTS = {"sweep": {"default_workers", "run_all"}}   # re-exported, never called by training
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -55,6 +56,11 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
 @functools.lru_cache(maxsize=64)
 def _normalized(source: str) -> ast.Module:
     return _without_docstrings(ast.parse(source))
+
+
+@functools.lru_cache(maxsize=64)
+def _unparsed(source: str) -> str:
+    return ast.unparse(_normalized(source))
 
 
 def _tree(package: Path, module: str) -> ast.Module:
@@ -84,10 +90,17 @@ def _defines(statement: ast.stmt) -> set[str]:
     return set()
 
 
-def _imports_only(statement: ast.stmt, modules: tuple[str, ...]) -> bool:
-    """An import of names from the excluded ``modules`` and nothing else."""
-    return (isinstance(statement, ast.ImportFrom) and statement.module is not None
-            and statement.module.removeprefix("annlib.") in modules)
+def _left_out_import(statement: ast.stmt) -> bool:
+    """``from annlib.<m> import <names>`` with ``names`` among :data:`NOT_TRAINING_IMPORTS` of ``m``."""
+    if not (isinstance(statement, ast.ImportFrom) and statement.module and statement.module.startswith("annlib.")):
+        return False
+    allowed = NOT_TRAINING_IMPORTS.get(statement.module.removeprefix("annlib."), set())
+    return {alias.name for alias in statement.names} <= allowed and not any(a.asname for a in statement.names)
+
+
+def _without_version(tree: ast.Module) -> ast.Module:
+    """``annlib/__init__.py`` less ``__version__ = ...``: a release number computes nothing."""
+    return ast.Module(body=[s for s in tree.body if "__version__" not in _defines(s)], type_ignores=[])
 
 
 def training_sources(package: str | os.PathLike | None = None) -> dict[str, str]:
@@ -100,15 +113,16 @@ def training_sources(package: str | os.PathLike | None = None) -> dict[str, str]
     package = Path(package) if package is not None else PACKAGE
     root = _tree(package, TRAINING_ROOT)
     kept = [s for s in root.body if not (_defines(s) and _defines(s) <= set(NOT_TRAINING_DEFINITIONS))
-            and not _imports_only(s, NOT_TRAINING_MODULES)]
+            and not _left_out_import(s)]
     root = ast.Module(body=kept, type_ignores=[])
-    sources = {TRAINING_ROOT: ast.unparse(root), "__init__": ast.unparse(_tree(package, "__init__"))}
-    todo = _annlib_imports(root, package) - set(NOT_TRAINING_MODULES) - set(sources)
+    init = _without_version(_tree(package, "__init__"))
+    sources = {TRAINING_ROOT: ast.unparse(root), "__init__": ast.unparse(init)}
+    todo = (_annlib_imports(root, package) | _annlib_imports(init, package)) - set(sources)
     while todo:
         module = sorted(todo)[0]
-        tree = _tree(package, module)
-        sources[module] = ast.unparse(tree)
-        todo = (todo | _annlib_imports(tree, package)) - set(NOT_TRAINING_MODULES) - set(sources)
+        text = (package / f"{module}.py").read_text(encoding="utf-8")
+        sources[module] = _unparsed(text)
+        todo = (todo | _annlib_imports(_normalized(text), package)) - set(sources)
     return sources
 
 
@@ -119,14 +133,38 @@ def _hash(pieces: dict[str, str]) -> str:
     return digest.hexdigest()[:16]
 
 
+class StaleCodeError(RuntimeError):
+    """A file of the training path changed on disk after this process imported annlib."""
+
+
 def code_checksum(package: str | os.PathLike | None = None) -> str:
     """A hash of the training path's code (:func:`training_sources`): part of every result's key.
 
-    Without ``package``, that of the code this process runs: read once, when this module was
-    imported, so that an edit on disk afterwards does not give results of the old code the key of
-    the new (a notebook kernel or a cluster's worker must be restarted to run an edit anyway).
+    Without ``package``, that of annlib's own files, and only while they are the code this process
+    runs: a file of the training path that differs from what it was when annlib was first imported
+    here raises :class:`StaleCodeError` (restart the kernel, or the workers), since the running
+    code may be the old one and its results must not be stored under the key of the new.
     """
-    return _LOADED_CODE if package is None else _hash(training_sources(package))
+    if package is not None:
+        return _hash(training_sources(package))
+    from annlib import _SOURCES_AT_IMPORT
+
+    files = {path.stem: path.read_bytes() for path in sorted(PACKAGE.glob("*.py"))}
+    signature = hashlib.sha256(b"\0".join(name.encode() + b"\0" + text for name, text in files.items())).digest()
+    if signature in _CHECKED:
+        return _CHECKED[signature]
+    sources = training_sources(PACKAGE)
+    changed = [f"{name}.py" for name in sorted(sources)
+               if (PACKAGE / f"{name}.py").read_bytes() != _SOURCES_AT_IMPORT.get(name)]
+    if changed:
+        raise StaleCodeError(f"annlib's training code changed on disk after this process imported annlib "
+                             f"({', '.join(changed)}): restart the kernel (or the workers) so that results are "
+                             f"stored under the code that computed them")
+    _CHECKED[signature] = _hash(sources)
+    return _CHECKED[signature]
+
+
+_CHECKED: dict[bytes, str] = {}  # the checksum of the package's files, by a hash of them all
 
 
 def library_checksum(package: str | os.PathLike | None = None) -> str:
@@ -175,6 +213,3 @@ def write_entry(path: Path, config_json: str, history, device: str) -> None:
              "meta": {"results_version": RESULTS_VERSION, "torch": torch.__version__, "device": device}}
     entry["sha256"] = _digest(entry)
     atomic_write(path, json.dumps(entry, indent=1).encode())
-
-
-_LOADED_CODE = _hash(training_sources(PACKAGE))

@@ -5,8 +5,8 @@
 
 ``run(config)`` returns a :class:`Result` (the config and its :class:`~annlib.train.History`).
 Equal configs give equal results: the run is seeded, and a finished result is kept in the cache
-of :mod:`annlib.cache`, keyed by the config, the data and the code training executes (so an edit
-that changes no computation reruns nothing). The cache lives in ``$ANNLIB_CACHE_DIR`` (default
+of :mod:`annlib.cache`, keyed by the config, the data, the code training executes (so an edit
+that changes no computation reruns nothing), torch's version and the kind of device. The cache lives in ``$ANNLIB_CACHE_DIR`` (default
 ``~/.cache/annlib/experiments``); set ``ANNLIB_NO_CACHE=1`` or pass ``cache=False`` to bypass it.
 
 On the CPU every experiment trains on one thread, so its numbers do not depend on how many
@@ -260,6 +260,8 @@ def _check_flags(**flags) -> None:
 
 
 _TRAINING = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a forked child must not inherit the lock held by another thread
+    os.register_at_fork(after_in_child=lambda: globals().__setitem__("_TRAINING", threading.Lock()))
 
 
 @contextlib.contextmanager
@@ -313,6 +315,7 @@ def run(config: Experiment, *, cache: bool = True, device: str | torch.device | 
 
     An interrupted run (Ctrl-C) is returned but not cached. A damaged cache entry is ignored and
     rewritten; a cache that cannot be written (a full disk) gives a warning, and the result.
+    ``device`` must exist here even for a cached result: the kind of device is part of its key.
     """
     _check_config(config)
     _check_flags(cache=cache, progress=progress)

@@ -13,9 +13,10 @@ per job): runs in one process train one at a time, because torch's seed and thre
 to the process. Each run carries the path of its entry in the caller's cache, so on a cluster
 that directory must be on a filesystem every node sees; the caller then reads what any worker
 wrote, and a second sweep runs nothing twice. Each run also carries the caller's training-code
-checksum, and a worker with other annlib code refuses it. A worker's numbers are those of a
-run in the caller's process when its CPU and software are the same; another CPU type may round
-differently in the last digits, as another machine's build of the book does.
+checksum, and a worker whose annlib training code, torch or data differ refuses it. A worker's
+numbers are those of a run in the caller's process when its CPU and software are the same;
+another CPU or GPU type may round differently in the last digits (as another machine's build of
+the book does), and a shared cache keeps whichever node's numbers came first.
 """
 
 from __future__ import annotations
@@ -87,18 +88,23 @@ _SETTING_UP = threading.Lock()
 def _run_one(config, path: str | None, code: str, device: str, setup: Callable[[], None] | None):
     """What a worker runs: ``setup`` once per process (tests give workers their data this way),
     then the run, cached at ``path`` (the caller's entry; None: no cache), without a progress bar.
-    A worker whose annlib computes differently from the caller's (``code``) refuses: its result
-    would be stored under a key that says otherwise."""
+
+    A worker that would compute something else than the caller refuses: one whose training code
+    differs from the caller's (``code``), or, with a cache, whose key of ``config`` (code, data,
+    torch's version, device kind) is not the entry's name. Its result would be stored, or
+    returned, as what it is not.
+    """
     from annlib import cache, experiments
 
-    if code != cache.code_checksum():
-        raise RuntimeError(f"this worker runs other annlib training code (checksum {cache.code_checksum()}) than "
-                           f"the caller ({code}): install the same annlib everywhere, and restart the workers "
-                           "after editing it")
     with _SETTING_UP:
         if setup is not None and setup not in _SET_UP:
             setup()
             _SET_UP.add(setup)
+    mine = cache.code_checksum()
+    if mine != code or (path is not None and experiments.cache_key(config, device=device) != Path(path).stem):
+        raise RuntimeError(f"this worker would compute other results than the caller: its annlib training code "
+                           f"({mine}, the caller's {code}), torch ({torch.__version__}) or data differ; install the "
+                           "same annlib and torch everywhere, and restart the workers after editing annlib")
     return experiments._run(config, path=Path(path) if path is not None else None,
                             device=_checks.device(device), progress=False)
 
@@ -157,7 +163,8 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
     and each result is cached as it finishes: in ``workers`` processes of this machine (default
     :func:`default_workers`; ``workers=1`` runs them one after the other in this process), or in
     ``executor``, any :class:`concurrent.futures.Executor` (a Dask client's ``get_executor()``
-    reaches a cluster: see the module's docstring). The numbers are the same either way. A bar counts
+    reaches a cluster: see the module's docstring). On this machine the numbers are the same
+    either way. A bar counts
     the runs. On Ctrl-C the runs not started are cancelled (a pool's workers are stopped) and
     ``KeyboardInterrupt`` is raised; the runs that finished are in the cache.
 

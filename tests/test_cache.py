@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import annlib
 from annlib import cache, experiments
 from annlib.experiments import Experiment
 
@@ -96,18 +100,36 @@ def test_the_training_path_is_what_training_executes():
     sources = cache.training_sources()
     assert set(sources) == {"__init__", "_checks", "_files", "cache", "data", "experiments", "mnist", "models",
                             "train"}   # not plotting, sweep, functional, optim, testing
+    assert "__version__" not in sources["__init__"]
     assert "def train_model(" in sources["experiments"] and "class Experiment" in sources["experiments"]
     assert "def select(" not in sources["experiments"] and "_SELECT_BY" not in sources["experiments"]
     assert "annlib.sweep" not in sources["experiments"]
     assert all('"""' not in source for source in sources.values())  # docstrings are not part of it
 
 
-def test_the_checksum_is_that_of_the_code_this_process_runs(package, monkeypatch):
-    # An edit on disk after annlib was imported does not change the key of what this process computes.
-    loaded = cache.code_checksum()
+def test_the_checksum_is_refused_once_the_code_on_disk_is_not_what_this_process_imported(package, monkeypatch):
     monkeypatch.setattr(cache, "PACKAGE", package)
-    edit(package, "train", "if step % 100 == 99", "if step % 50 == 49")
-    assert cache.code_checksum() == loaded and cache.code_checksum(package) != loaded
+    monkeypatch.setattr(annlib, "_SOURCES_AT_IMPORT", {p.stem: p.read_bytes() for p in package.glob("*.py")})
+    assert cache.code_checksum() == cache.code_checksum(package)
+    edit(package, "plotting", '_CYCLE = ["#E69F00"', '_CYCLE = ["#000000"')   # not training: still fine
+    assert cache.code_checksum() == cache.code_checksum(package)
+    edit(package, "train", "Train ``model`` with ``optimizer``", "Fit ``model``")   # even a docstring: the file
+    with pytest.raises(cache.StaleCodeError, match=r"changed on disk .*\(train.py\): restart the kernel"):
+        cache.code_checksum()
+
+
+def test_a_module_imported_before_an_edit_and_experiments_after_it_refuse(package, tmp_path):
+    # train is loaded, then edited on disk, then experiments is imported: train runs the old code.
+    script = (f"from annlib import train\n"
+              f"path = {str(package / 'train.py')!r}\n"
+              f"open(path, 'a').write('\\n_EDITED = 1\\n')\n"
+              f"from annlib import experiments\n"
+              f"from annlib.cache import StaleCodeError\n"
+              f"try:\n    experiments.cache_key(experiments.Experiment(), device='cpu')\n"
+              f"except StaleCodeError as error:\n    print('refused:', error)\n")
+    env = {**os.environ, "PYTHONPATH": str(package.parent)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert "refused: annlib's training code changed on disk" in done.stdout, done.stdout + done.stderr
 
 
 def test_a_module_training_starts_to_import_joins_the_training_path(package):
@@ -116,6 +138,26 @@ def test_a_module_training_starts_to_import_joins_the_training_path(package):
     code = cache.code_checksum(package)
     edit(package, "plotting", '_CYCLE = ["#E69F00"', '_CYCLE = ["#000000"')
     assert cache.code_checksum(package) != code
+
+
+@pytest.mark.parametrize("module, old, new, joined", [
+    ("experiments", "    _check_config(config)\n    _check_flags(validate=", "    _check_config(config)\n"
+     "    from annlib import optim  # noqa\n    _check_flags(validate=", "optim"),     # inside a function
+    ("__init__", "from pathlib import Path as _Path\n", "from pathlib import Path as _Path\n"
+     "from annlib import functional  # noqa\n", "functional"),                        # by the package
+    ("experiments", "from annlib.sweep import default_workers, run_all", "from annlib.sweep import "
+     "_estimated_cost, default_workers, run_all", "sweep"),                             # a name training could use
+], ids=["function-local", "package", "sweep-name"])
+def test_every_way_of_importing_a_module_puts_it_on_the_training_path(package, module, old, new, joined):
+    assert joined not in cache.training_sources(package)
+    edit(package, module, old, new)
+    assert joined in cache.training_sources(package)
+
+
+def test_the_release_number_is_not_code(package):
+    code = cache.code_checksum(package)
+    edit(package, "__init__", '__version__ = "', '__version__ = "9.')
+    assert cache.code_checksum(package) == code
 
 
 def test_the_key_of_a_config_follows_the_code_checksum():

@@ -185,4 +185,10 @@ def test_two_sides_without_any_glue_fail_rather_than_compare_nothing(tmp_path):
     # Notebooks that ran but glued nothing (a broken glue, or the wrong chapters) prove nothing.
     result = run(executed(tmp_path / "a", {}), executed(tmp_path / "b", {}))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "0 glued values in both" in result.stdout and "no glued values to compare" in result.stdout
+    assert "0 glued values in both" in result.stdout and "no glued value was compared" in result.stdout
+
+
+def test_sides_that_share_only_timings_fail_too(tmp_path):
+    timing = {"lab_best_seconds": {"text/plain": "205.1"}}
+    result = run(executed(tmp_path / "a", timing), executed(tmp_path / "b", timing))
+    assert result.returncode == 1 and "no glued value was compared" in result.stdout

@@ -133,11 +133,18 @@ def test_annlib_no_cache_of_the_caller_holds_in_the_workers(sweep_runs, monkeypa
     assert not any(r.cached for r in results.values()) and not list(cache.glob("*.json"))
 
 
-def test_a_worker_with_other_annlib_code_refuses_the_run(sweep_runs, monkeypatch):
-    monkeypatch.setattr(sweep, "_WORKER_SETUP", None)
-    monkeypatch.setattr(sweep._cache, "code_checksum", lambda package=None: "the caller's")
-    real = sweep._run_one
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        monkeypatch.setattr(sweep, "_run_one", lambda config, path, code, *rest: real(config, path, "other", *rest))
-        with pytest.raises(RuntimeError, match="this worker runs other annlib training code"):
-            experiments.run_all(CONFIGS, device="cpu", progress=False, executor=pool)
+def pretend_other_annlib_code() -> None:
+    """A worker's initializer: its annlib's training code is not the caller's."""
+    from annlib import cache
+
+    cache.code_checksum = lambda package=None: "other code"
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["with-cache", "without-cache"])
+def test_a_worker_with_other_annlib_code_refuses_the_run(sweep_runs, monkeypatch, cached):
+    cache, calls, _ = sweep_runs
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn, initializer=pretend_other_annlib_code) as pool, \
+            pytest.raises(RuntimeError, match="this worker would compute other results than the caller"):
+        experiments.run_all(CONFIGS, cache=cached, device="cpu", progress=False, executor=pool)
+    assert not list(cache.glob("*.json"))
