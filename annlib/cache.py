@@ -106,9 +106,10 @@ def _without_version(tree: ast.Module) -> ast.Module:
 def training_sources(package: str | os.PathLike | None = None) -> dict[str, str]:
     """The code of the training path, normalized: ``{module: source}``.
 
-    :data:`TRAINING_ROOT` less :data:`NOT_TRAINING_DEFINITIONS` and its imports of
-    :data:`NOT_TRAINING_MODULES`, and every other annlib module it imports, and those import, whole
-    (``__init__`` too). Each is its syntax tree without docstrings, written back by ``ast.unparse``.
+    :data:`TRAINING_ROOT` less :data:`NOT_TRAINING_DEFINITIONS` and the imports of
+    :data:`NOT_TRAINING_IMPORTS`; ``__init__`` less its ``__version__``; and every annlib module
+    those import, and those import in turn, whole. Each is its syntax tree without docstrings,
+    written back by ``ast.unparse``.
     """
     package = Path(package) if package is not None else PACKAGE
     root = _tree(package, TRAINING_ROOT)
