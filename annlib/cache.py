@@ -155,8 +155,7 @@ def code_checksum(package: str | os.PathLike | None = None) -> str:
     if signature in _CHECKED:
         return _CHECKED[signature]
     sources = training_sources(PACKAGE)
-    changed = [f"{name}.py" for name in sorted(sources)
-               if (PACKAGE / f"{name}.py").read_bytes() != _SOURCES_AT_IMPORT.get(name)]
+    changed = [f"{name}.py" for name in sorted(sources) if files.get(name) != _SOURCES_AT_IMPORT.get(name)]
     if changed:
         raise StaleCodeError(f"annlib's training code changed on disk after this process imported annlib "
                              f"({', '.join(changed)}): restart the kernel (or the workers) so that results are "
@@ -171,7 +170,7 @@ _CHECKED: dict[bytes, str] = {}  # the checksum of the package's files, by a has
 def library_checksum(package: str | os.PathLike | None = None) -> str:
     """A hash of every annlib module's code, docstrings and comments left out."""
     package = Path(package) if package is not None else PACKAGE
-    return _hash({path.stem: ast.unparse(_tree(package, path.stem)) for path in sorted(package.glob("*.py"))})
+    return _hash({path.stem: _unparsed(path.read_text(encoding="utf-8")) for path in sorted(package.glob("*.py"))})
 
 
 def cache_dir() -> Path:

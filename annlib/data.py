@@ -57,7 +57,7 @@ def random_shift(x: torch.Tensor, max_shift: int, *, generator: torch.Generator 
                          f"{x.dtype} of shape {tuple(x.shape)}")
     if generator is not None and not (isinstance(generator, torch.Generator) and generator.device.type == "cpu"):
         raise TypeError(f"generator must be a CPU torch.Generator or None, got {generator!r}")
-    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or not 0 <= max_shift < 28:
+    if not _checks.is_int(max_shift) or not 0 <= max_shift < 28:
         raise ValueError(f"max_shift must be an integer in [0, 28), got {max_shift!r}")
     n, m = len(x), max_shift
     if m == 0:

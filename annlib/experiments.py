@@ -6,8 +6,9 @@
 ``run(config)`` returns a :class:`Result` (the config and its :class:`~annlib.train.History`).
 Equal configs give equal results: the run is seeded, and a finished result is kept in the cache
 of :mod:`annlib.cache`, keyed by the config, the data, the code training executes (so an edit
-that changes no computation reruns nothing), torch's version and the kind of device. The cache lives in ``$ANNLIB_CACHE_DIR`` (default
-``~/.cache/annlib/experiments``); set ``ANNLIB_NO_CACHE=1`` or pass ``cache=False`` to bypass it.
+that changes no computation reruns nothing), torch's version and the kind of device. The cache
+lives in ``$ANNLIB_CACHE_DIR`` (default ``~/.cache/annlib/experiments``); set
+``ANNLIB_NO_CACHE=1`` or pass ``cache=False`` to bypass it.
 
 On the CPU every experiment trains on one thread, so its numbers do not depend on how many
 cores the machine has or on how many experiments run at once, and :func:`run_all` runs the

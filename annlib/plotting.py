@@ -139,8 +139,7 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = 10) -> Cali
     """
     _checks.check_type(probs, "probs", torch.Tensor, "a float tensor of shape (N, C)")
     _checks.check_type(y, "y", torch.Tensor, "an integer tensor of shape (N,)")
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    _checks.check_positive_int(bins, "bins")
     if probs.dim() != 2 or not probs.is_floating_point() or len(probs) == 0:
         raise ValueError(f"probs must be a non-empty float tensor of shape (N, C), got {probs.dtype} "
                          f"of shape {tuple(probs.shape)}")

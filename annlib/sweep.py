@@ -124,19 +124,20 @@ def run_pending(todo: Mapping[Hashable, object], on_result: Callable[[Hashable, 
                 executor: concurrent.futures.Executor | None, workers: int, paths: Mapping[Hashable, Path | None],
                 device: torch.device, setup: Callable[[], None] | None, label: Callable[[str], None]) -> None:
     """Run ``todo`` (name → config), longest first, each cached at ``paths[name]``, calling
-    ``on_result(name, result)`` as each finishes. In ``executor`` if given (it is not shut down), else in a pool of ``workers``
-    processes of this machine. Ctrl-C, or a run that raises, cancels what has not started: the
+    ``on_result(name, result)`` as each finishes. In ``executor`` if given (it is not shut down),
+    else in a pool of ``workers`` processes of this machine. Ctrl-C, or a run that raises, cancels what has not started: the
     pool's processes are stopped at once; an executor's running tasks finish on their own."""
     own = executor is None
     if own:  # spawn, not fork: a forked copy of a process that has started torch's threads can hang
         executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     label(f"{workers} workers" if own else type(executor).__name__)
     futures: dict[concurrent.futures.Future, Hashable] = {}
+    code = _cache.code_checksum()
     try:
         # Longest first, so that no worker is left with a long run at the end while the others idle.
         for name in sorted(todo, key=lambda name: _estimated_cost(todo[name]), reverse=True):
             path = str(paths[name]) if paths[name] is not None else None
-            args = (todo[name], path, _cache.code_checksum(), str(device), setup)
+            args = (todo[name], path, code, str(device), setup)
             futures[executor.submit(_run_one, *args)] = name
         for future in concurrent.futures.as_completed(futures):
             on_result(futures[future], future.result())
@@ -164,8 +165,7 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
     :func:`default_workers`; ``workers=1`` runs them one after the other in this process), or in
     ``executor``, any :class:`concurrent.futures.Executor` (a Dask client's ``get_executor()``
     reaches a cluster: see the module's docstring). On this machine the numbers are the same
-    either way. A bar counts
-    the runs. On Ctrl-C the runs not started are cancelled (a pool's workers are stopped) and
+    either way. A bar counts the runs. On Ctrl-C the runs not started are cancelled (a pool's workers are stopped) and
     ``KeyboardInterrupt`` is raised; the runs that finished are in the cache.
 
     Names can be any hashable, e.g. tuples ``(lr, batch_size)``; the bar shows ``str(name)``.

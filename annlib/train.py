@@ -187,14 +187,14 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         _checks.check_positive_int(patience, "patience")
         if val_data is None:
             raise ValueError(f"early stopping (patience={patience!r}) needs val_data")
-    if isinstance(l1, bool) or not isinstance(l1, (int, float)) or not 0 <= l1 < math.inf:
+    if not _checks.is_real(l1) or l1 < 0:
         raise ValueError(f"l1 must be a finite number >= 0, got {l1!r}")
     for name, fn in (("loss_fn", loss_fn), ("augment", augment)):
         if fn is not None and not callable(fn):
             raise TypeError(f"{name} must be callable, got {fn!r}")
     lr_steps = dict(lr_steps or {})
     for step_epoch, lr in lr_steps.items():
-        if isinstance(step_epoch, bool) or not isinstance(step_epoch, int) or not 1 <= step_epoch <= epochs:
+        if not _checks.is_int(step_epoch) or not 1 <= step_epoch <= epochs:
             raise ValueError(f"lr_steps epochs must be integers in [1, {epochs}], got {step_epoch!r}")
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lr_steps learning rates must be positive and finite, got {lr!r}")
