@@ -18,13 +18,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from annlib import _checks
+from annlib import _checks, _fitcheck
 from annlib.data import Batches
 
-__all__ = ["History", "default_device", "evaluate", "fit", "l1_penalty"]
+__all__ = ["History", "default_device", "evaluate", "fit", "l1_penalty", "r2_score"]
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Metrics = Mapping[str, Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]]
 
 
 @dataclass
@@ -34,7 +35,11 @@ class History:
     ``diverged_epoch`` is the epoch whose training or validation loss became NaN or infinite
     (the run stopped there, and that epoch's NaN or infinite loss is recorded);
     ``best_epoch`` is the epoch whose weights early stopping restored; ``interrupted`` is set
-    when the run was stopped with Ctrl-C. Accuracies are fractions in [0, 1].
+    when the run was stopped with Ctrl-C. Accuracies are fractions in [0, 1], recorded when the
+    labels are integer class indices; with real-valued targets (regression) the accuracy lists
+    stay empty and ``test_acc`` None. ``val_metrics`` and ``test_metrics`` hold the values of the
+    ``metrics`` ``fit`` was given, by name: a list per epoch on the validation data, one number on
+    the test data.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -44,6 +49,8 @@ class History:
     epoch_time: list[float] = field(default_factory=list)
     test_loss: float | None = None
     test_acc: float | None = None
+    val_metrics: dict[str, list[float]] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
     diverged_epoch: int | None = None
     best_epoch: int | None = None
     interrupted: bool = False
@@ -62,8 +69,8 @@ class History:
         return sum(self.epoch_time)
 
     def without_test(self) -> History:
-        """A copy with ``test_loss`` and ``test_acc`` set to None: what a choice may look at."""
-        return dataclasses.replace(self, test_loss=None, test_acc=None)
+        """A copy without ``test_loss``, ``test_acc`` and ``test_metrics``: what a choice may look at."""
+        return dataclasses.replace(self, test_loss=None, test_acc=None, test_metrics={})
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -103,33 +110,79 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
     return sum(w.abs().sum() for w in weights)
 
 
+def r2_score(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², per output, averaged over outputs.
+
+    ``outputs`` and ``targets`` have the same shape, (N,) or (N, D); each of the D columns gets its
+    own R² against its own mean (scikit-learn's ``r2_score`` default), and the mean of the D values
+    is returned. 1 is a perfect fit; 0 is no better than predicting the mean; below 0 is worse.
+    A column whose targets are all equal has no defined R² (NaN).
+    """
+    _checks.check_tensor(outputs, "outputs", "floating")
+    _checks.check_tensor(targets, "targets", "floating")
+    if outputs.shape != targets.shape or outputs.dim() not in (1, 2) or len(outputs) < 2:
+        raise ValueError(f"outputs and targets must have the same shape, (N,) or (N, D) with N >= 2, got "
+                         f"{tuple(outputs.shape)} and {tuple(targets.shape)}")
+    y, y_hat = targets.reshape(len(targets), -1), outputs.reshape(len(outputs), -1)
+    residual = ((y - y_hat) ** 2).sum(dim=0)
+    total = ((y - y.mean(dim=0)) ** 2).sum(dim=0)
+    return (1 - residual / total.where(total > 0, torch.nan)).mean()
+
+
+def _check_metrics(metrics) -> dict:
+    if metrics is None:
+        return {}
+    if not isinstance(metrics, Mapping) or not all(isinstance(k, str) and callable(v) for k, v in metrics.items()):
+        raise TypeError(f"metrics must be a dict of names to functions metric(outputs, targets), e.g. "
+                        f"{{'r2': train.r2_score}}, got {metrics!r:.80}")
+    return dict(metrics)
+
+
 def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
-             batch_size: int = 10_000) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``data = (x, y)``, in eval mode, without gradients."""
+             batch_size: int = 10_000, metrics: Metrics | None = None):
+    """Mean loss and accuracy of ``model`` on ``data = (x, y)``, in eval mode, without gradients.
+
+    Returns ``(loss, accuracy)``; the accuracy is None when ``y`` holds real numbers (regression)
+    rather than integer class indices. With ``metrics``, a dict of ``name: metric(outputs, y)``
+    computed once on the whole set's outputs (e.g. ``{"r2": train.r2_score}``), it returns
+    ``(loss, accuracy, {name: value})``. The data are checked against the model first (see
+    :func:`fit`).
+    """
     _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
     _checks.check_pair(data, "data", nonempty=True, finite=True)
     _checks.check_positive_int(batch_size, "batch_size")
-    return _evaluate(model, data, loss_fn=loss_fn, batch_size=batch_size)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {loss_fn!r}")
+    metrics = _check_metrics(metrics)
+    device = next(model.parameters(), torch.empty(0)).device
+    _fitcheck.check_data(model, data, "data", loss_fn=loss_fn, rows=min(batch_size, 64), device=device)
+    loss, accuracy, scores = _evaluate(model, data, loss_fn=loss_fn, batch_size=batch_size, metrics=metrics)
+    return (loss, accuracy, scores) if metrics else (loss, accuracy)
 
 
 @torch.no_grad()
-def _evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn,
-              batch_size: int = 10_000) -> tuple[float, float]:
+def _evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn, batch_size: int = 10_000,
+              metrics: Metrics | None = None) -> tuple[float, float | None, dict[str, float]]:
     """:func:`evaluate` without its checks, for data already checked (``fit``'s, every epoch)."""
     x, y = data
     device = next(model.parameters(), torch.empty(0)).device  # a model without parameters: the CPU
+    classes = not y.is_floating_point()  # integer class indices: count the correct predictions
     was_training = model.training
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, outputs = 0.0, 0, []
     try:
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
             logits = model(xb)
             loss_sum += loss_fn(logits, yb).item() * len(xb)
-            correct += (logits.argmax(dim=1) == yb).sum().item()
+            if classes:
+                correct += (logits.argmax(dim=1) == yb).sum().item()
+            if metrics:
+                outputs.append(logits)
     finally:  # even when the loop raises, the model leaves in the mode it came in
         model.train(was_training)
-    return loss_sum / len(x), correct / len(x)
+    scores = {name: float(metric(torch.cat(outputs), y.to(device))) for name, metric in (metrics or {}).items()}
+    return loss_sum / len(x), correct / len(x) if classes else None, scores
 
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *, epochs: int,
@@ -138,11 +191,19 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
         lr_steps: Mapping[int, float] | None = None,
         augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
         seed: int = 0, device: str | torch.device | None = None,
-        progress: bool | None = None) -> History:
+        progress: bool | None = None, metrics: Metrics | None = None) -> History:
     """Train ``model`` with ``optimizer`` on ``train_data = (x, y)`` for ``epochs`` epochs.
 
     Parameters
     ----------
+    train_data, val_data, test_data
+        Pairs ``(x, y)`` of tensors with one row per sample. ``y`` holds either integer class
+        indices (int64, in [0, number of outputs)): classification, the accuracy is recorded; or
+        real numbers shaped like the model's outputs: regression (pass a regression
+        ``loss_fn`` such as ``F.mse_loss``), no accuracy. Before the first step, one forward
+        pass on the first rows of each set (eval mode, no gradient) checks that the model takes
+        the inputs and that the targets match its outputs and ``loss_fn``; a mismatch raises
+        with the argument, what was found and the fix, before any training.
     loss_fn
         ``loss_fn(logits, y)``; cross-entropy by default.
     l1
@@ -167,16 +228,21 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     progress
         Show a progress bar; ``None`` shows one unless ``TQDM_DISABLE=1`` (which
         the book build does).
+    metrics
+        ``{name: metric(outputs, y)}``, each computed on the whole validation set after every
+        epoch and on the test set at the end, e.g. ``{"r2": train.r2_score}`` for regression.
 
     Returns
     -------
     History
-        Per-epoch losses and accuracies, test loss and accuracy if ``test_data`` is given.
+        Per-epoch losses and accuracies (and metrics), test loss and accuracy if ``test_data``
+        is given.
         A NaN or infinite training loss stops the run, and Ctrl-C interrupts it: both return
         the history so far (``diverged_epoch``, ``interrupted``) instead of raising.
     """
     _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
     _checks.check_type(optimizer, "optimizer", torch.optim.Optimizer, "a torch.optim.Optimizer")
+    _fitcheck.check_optimizer(model, optimizer)
     _checks.check_positive_int(epochs, "epochs")
     _checks.check_positive_int(batch_size, "batch_size")
     _checks.check_pair(train_data, "train_data", nonempty=True, finite=True)
@@ -196,10 +262,19 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     for step_epoch, lr in lr_steps.items():
         if not _checks.is_int(step_epoch) or not 1 <= step_epoch <= epochs:
             raise ValueError(f"lr_steps epochs must be integers in [1, {epochs}], got {step_epoch!r}")
-        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        if not (_checks.is_real(lr) and lr > 0):
             raise ValueError(f"lr_steps learning rates must be positive and finite, got {lr!r}")
+    metrics = _check_metrics(metrics)
     device = _checks.device(device) if device is not None else default_device()
     model.to(device)
+    rows = min(batch_size, 64)
+    kind = _fitcheck.check_data(model, train_data, "train_data", loss_fn=loss_fn, rows=rows, device=device)
+    for name, pair in (("val_data", val_data), ("test_data", test_data)):
+        if pair is not None and _fitcheck.check_data(model, pair, name, loss_fn=loss_fn, rows=rows,
+                                                     device=device) != kind:
+            raise TypeError(f"{name}: y is {pair[1].dtype} but train_data's y is {train_data[1].dtype}: both must "
+                            f"be class indices (int64) or both real numbers")
+    classes = kind == _fitcheck.CLASSES
     x, y = (t.to(device) for t in train_data)
     batches = Batches(x, y, batch_size, seed=seed)
     history, best_state, best_loss = History(), None, math.inf
@@ -223,7 +298,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
                 (loss + l1 * l1_penalty(model) if l1 else loss).backward()
                 optimizer.step()
                 losses.append(loss.detach())
-                predictions.append(logits.argmax(dim=1))
+                if classes:
+                    predictions.append(logits.argmax(dim=1))
                 targets.append(yb)
                 bar.update()
                 if step % 100 == 99 and not torch.isfinite(losses[-1]):
@@ -231,21 +307,25 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
             sizes = torch.tensor([len(t) for t in targets], device=device)
             seen = int(sizes.sum())
             history.train_loss.append((torch.stack(losses) * sizes).sum().item() / seen)
-            history.train_acc.append((torch.cat(predictions) == torch.cat(targets)).sum().item() / seen)
+            if classes:
+                history.train_acc.append((torch.cat(predictions) == torch.cat(targets)).sum().item() / seen)
             if not math.isfinite(history.train_loss[-1]):
                 history.epoch_time.append(time.perf_counter() - start)
                 history.diverged_epoch = epoch
                 break
             if val_data is not None:
-                val_loss, val_acc = _evaluate(model, val_data, loss_fn=loss_fn)
+                val_loss, val_acc, scores = _evaluate(model, val_data, loss_fn=loss_fn, metrics=metrics)
                 history.val_loss.append(val_loss)
-                history.val_acc.append(val_acc)
+                if classes:
+                    history.val_acc.append(val_acc)
+                for name, value in scores.items():
+                    history.val_metrics.setdefault(name, []).append(value)
             history.epoch_time.append(time.perf_counter() - start)
             if val_data is not None and not math.isfinite(val_loss):
                 history.diverged_epoch = epoch  # the epoch's last steps blew the weights up
                 break
             bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}",
-                            val_acc=f"{history.val_acc[-1]:.4f}" if val_data is not None else "-")
+                            val_acc=f"{history.val_acc[-1]:.4f}" if history.val_acc else "-")
             if patience is not None:
                 if history.val_loss[-1] < best_loss:
                     best_loss, history.best_epoch = history.val_loss[-1], epoch
@@ -259,5 +339,6 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     if best_state is not None:
         model.load_state_dict(best_state)
     if test_data is not None and not history.diverged:
-        history.test_loss, history.test_acc = _evaluate(model, test_data, loss_fn=loss_fn)
+        history.test_loss, history.test_acc, history.test_metrics = _evaluate(model, test_data, loss_fn=loss_fn,
+                                                                              metrics=metrics)
     return history

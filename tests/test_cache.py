@@ -98,7 +98,7 @@ def test_the_installed_package_and_its_copy_have_the_same_checksums(package):
 
 def test_the_training_path_is_what_training_executes():
     sources = cache.training_sources()
-    assert set(sources) == {"__init__", "_checks", "_files", "cache", "data", "experiments", "mnist", "models",
+    assert set(sources) == {"__init__", "_checks", "_files", "_fitcheck", "cache", "data", "experiments", "mnist", "models",
                             "train"}   # not plotting, sweep, functional, optim, testing
     assert "__version__" not in sources["__init__"]
     assert "def train_model(" in sources["experiments"] and "class Experiment" in sources["experiments"]
@@ -133,7 +133,7 @@ def test_a_module_imported_before_an_edit_and_experiments_after_it_refuse(packag
 
 
 def test_a_module_training_starts_to_import_joins_the_training_path(package):
-    edit(package, "train", "from annlib import _checks\n", "from annlib import _checks, plotting\n")
+    edit(package, "train", "from annlib import _checks, _fitcheck\n", "from annlib import _checks, _fitcheck, plotting\n")
     assert "plotting" in cache.training_sources(package)
     code = cache.code_checksum(package)
     edit(package, "plotting", '_CYCLE = ["#E69F00"', '_CYCLE = ["#000000"')

@@ -176,9 +176,15 @@ def test_history_without_test_keeps_everything_but_the_test_numbers():
 def test_evaluate_restores_the_mode_even_when_the_loss_raises(was_training):
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)).train(was_training)
 
-    def broken_loss(logits, y):
-        raise RuntimeError("loss failed")
+    calls = []
+
+    def broken_loss(logits, y):  # fails in the evaluation loop, after evaluate's check of the data
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("loss failed")
+        return F.cross_entropy(logits, y)
 
     with pytest.raises(RuntimeError, match="loss failed"):
         train.evaluate(model, (torch.randn(4, 3), torch.tensor([0, 1, 0, 1])), loss_fn=broken_loss)
+    assert len(calls) == 2
     assert model.training is was_training and model[1].training is was_training
