@@ -150,8 +150,11 @@ def check_data(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], name: 
     model.eval()
     try:
         out = model(xb)
-    except RuntimeError as error:
+    except (RuntimeError, IndexError, ValueError, TypeError) as error:  # torch's shape, dtype, dimension errors
         mismatch = _input_mismatch(model, xb, name, len(x))
+        if mismatch is not None and x.dim() == 1 and y.dim() >= 2:
+            raise type(mismatch)(f"{mismatch} (x is 1-dimensional and y is not: is the pair in the wrong order? "
+                                 f"{name} must be (inputs, labels))") from error
         if mismatch is not None:
             raise mismatch from error
         raise RuntimeError(f"the model raised on the first {len(xb)} samples of {name} (x of shape {_shape(x)}, "

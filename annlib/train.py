@@ -129,6 +129,14 @@ def r2_score(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return (1 - residual / total.where(total > 0, torch.nan)).mean()
 
 
+def _check_loss_fn(loss_fn) -> None:
+    if isinstance(loss_fn, type) and issubclass(loss_fn, nn.Module):
+        raise TypeError(f"loss_fn is the class {loss_fn.__name__}, not a loss: pass an instance, "
+                        f"{loss_fn.__name__}(), or a function such as F.cross_entropy")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {loss_fn!r}")
+
+
 def _check_metrics(metrics) -> dict:
     if metrics is None:
         return {}
@@ -151,8 +159,7 @@ def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
     _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
     _checks.check_pair(data, "data", nonempty=True, finite=True)
     _checks.check_positive_int(batch_size, "batch_size")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {loss_fn!r}")
+    _check_loss_fn(loss_fn)
     metrics = _check_metrics(metrics)
     device = next(model.parameters(), torch.empty(0)).device
     _fitcheck.check_data(model, data, "data", loss_fn=loss_fn, rows=min(batch_size, 64), device=device)
@@ -255,9 +262,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
             raise ValueError(f"early stopping (patience={patience!r}) needs val_data")
     if not _checks.is_real(l1) or l1 < 0:
         raise ValueError(f"l1 must be a finite number >= 0, got {l1!r}")
-    for name, fn in (("loss_fn", loss_fn), ("augment", augment)):
-        if fn is not None and not callable(fn):
-            raise TypeError(f"{name} must be callable, got {fn!r}")
+    _check_loss_fn(loss_fn)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be callable, got {augment!r}")
     lr_steps = dict(lr_steps or {})
     for step_epoch, lr in lr_steps.items():
         if not _checks.is_int(step_epoch) or not 1 <= step_epoch <= epochs:
@@ -287,8 +294,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
                     group["lr"] = lr_steps[epoch]
             if augment is not None:
                 batches.x = augment(x)
-                if batches.x.shape[0] != len(y):
-                    raise ValueError(f"augment returned {batches.x.shape[0]} rows for {len(y)} labels")
+                if not isinstance(batches.x, torch.Tensor) or batches.x.shape[0] != len(y):
+                    found = f"{batches.x.shape[0]} rows" if isinstance(batches.x, torch.Tensor) else "no tensor"
+                    raise ValueError(f"augment returned {found} for {len(y)} labels")
+                if batches.x.dtype != x.dtype:
+                    raise TypeError(f"augment must return inputs of its inputs' dtype, {x.dtype}, got {batches.x.dtype}")
             model.train()
             losses, predictions, targets = [], [], []  # kept on the device; summed once per epoch
             for step, (xb, yb) in enumerate(batches):

@@ -122,6 +122,13 @@ FIT_CASES = [
      ValueError, r"loss_fn must return one number for a batch .* got \(8,\) on train_data; use its reduction='mean'"),
     ("loss-raises", {"loss_fn": torch.nn.functional.nll_loss, "train_data": (X, torch.rand(40, 2))}, RuntimeError,
      r"loss_fn raised on the model's outputs \(8, 2\) and train_data's y \(8, 2\) \(dtype torch.float32\): 0D or 1D"),
+    ("pair-in-the-wrong-order", {"train_data": (Y, X)}, TypeError,
+     r"train_data: x must be floating point.*is the pair in the wrong order\? train_data must be \(inputs, labels\)"),
+    ("loss_fn-class", {"loss_fn": torch.nn.CrossEntropyLoss}, TypeError,
+     r"loss_fn is the class CrossEntropyLoss, not a loss: pass an instance, CrossEntropyLoss\(\)"),
+    ("augment-changes-dtype", {"augment": lambda x: x.double()}, TypeError,
+     r"augment must return inputs of its inputs' dtype, torch.float32, got torch.float64"),
+    ("augment-returns-list", {"augment": lambda x: x.tolist()}, ValueError, r"augment returned no tensor for 40 labels"),
     ("metrics-list", {"metrics": [train.r2_score]}, TypeError, r"metrics must be a dict of names to functions"),
 ]
 if not torch.cuda.is_available():
