@@ -113,15 +113,17 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
 def r2_score(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², per output, averaged over outputs.
 
-    ``outputs`` and ``targets`` have the same shape, (N,) or (N, D); each of the D columns gets its
-    own R² against its own mean (scikit-learn's ``r2_score`` default), and the mean of the D values
-    is returned. 1 is a perfect fit; 0 is no better than predicting the mean; below 0 is worse.
-    A column whose targets are all equal has no defined R² (NaN).
+    ``outputs`` and ``targets`` have the same shape, (N,) or (N, ...) for N >= 2 samples; each
+    output (each of the D values per sample) gets its own R² against its own mean over the N
+    samples, and the mean of the D values is returned, as scikit-learn's ``r2_score`` with its
+    default ``multioutput="uniform_average"``. 1 is a perfect fit; 0 is no better than predicting
+    each output's mean; below 0 is worse. An output whose targets are all equal has no defined R²
+    and makes the result NaN (where scikit-learn's ``force_finite`` would report 1 or 0 instead).
     """
     _checks.check_tensor(outputs, "outputs", "floating")
     _checks.check_tensor(targets, "targets", "floating")
-    if outputs.shape != targets.shape or outputs.dim() not in (1, 2) or len(outputs) < 2:
-        raise ValueError(f"outputs and targets must have the same shape, (N,) or (N, D) with N >= 2, got "
+    if outputs.shape != targets.shape or outputs.dim() == 0 or len(outputs) < 2:
+        raise ValueError(f"outputs and targets must have the same shape, (N, ...) with N >= 2 samples, got "
                          f"{tuple(outputs.shape)} and {tuple(targets.shape)}")
     y, y_hat = targets.reshape(len(targets), -1), outputs.reshape(len(outputs), -1)
     residual = ((y - y_hat) ** 2).sum(dim=0)
@@ -162,34 +164,45 @@ def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
     _check_loss_fn(loss_fn)
     metrics = _check_metrics(metrics)
     device = next(model.parameters(), torch.empty(0)).device
-    _fitcheck.check_data(model, data, "data", loss_fn=loss_fn, rows=min(batch_size, 64), device=device)
-    loss, accuracy, scores = _evaluate(model, data, loss_fn=loss_fn, batch_size=batch_size, metrics=metrics)
+    kind = _fitcheck.check_data(model, data, "data", loss_fn=loss_fn, rows=min(batch_size, 64), device=device,
+                                metrics=metrics)
+    loss, accuracy, scores = _evaluate(model, data, loss_fn=loss_fn, batch_size=batch_size,
+                                       classes=kind == _fitcheck.CLASSES, metrics=metrics)
     return (loss, accuracy, scores) if metrics else (loss, accuracy)
 
 
 @torch.no_grad()
-def _evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn, batch_size: int = 10_000,
+def _evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn, batch_size: int = 10_000, classes: bool = True,
               metrics: Metrics | None = None) -> tuple[float, float | None, dict[str, float]]:
-    """:func:`evaluate` without its checks, for data already checked (``fit``'s, every epoch)."""
+    """:func:`evaluate` without its checks, for data already checked (``fit``'s, every epoch).
+    ``classes``: the labels are class indices, and the accuracy is counted (over the labels the
+    loss does not ignore); otherwise it is None."""
     x, y = data
     device = next(model.parameters(), torch.empty(0)).device  # a model without parameters: the CPU
-    classes = not y.is_floating_point()  # integer class indices: count the correct predictions
+    ignore = _fitcheck.ignored_label(loss_fn)
     was_training = model.training
     model.eval()
-    loss_sum, correct, outputs = 0.0, 0, []
+    loss_sum, correct, counted, outputs = 0.0, 0, 0, []
     try:
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
             logits = model(xb)
             loss_sum += loss_fn(logits, yb).item() * len(xb)
             if classes:
-                correct += (logits.argmax(dim=1) == yb).sum().item()
+                kept = yb != ignore
+                correct += ((logits.argmax(dim=1) == yb) & kept).sum().item()
+                counted += kept.sum().item()
             if metrics:
                 outputs.append(logits)
     finally:  # even when the loop raises, the model leaves in the mode it came in
         model.train(was_training)
     scores = {name: float(metric(torch.cat(outputs), y.to(device))) for name, metric in (metrics or {}).items()}
-    return loss_sum / len(x), correct / len(x) if classes else None, scores
+    return loss_sum / len(x), _fraction(correct, counted) if classes else None, scores
+
+
+def _fraction(part: int, whole: int) -> float:
+    """part / whole; NaN when there is nothing to count (every label ignored)."""
+    return part / whole if whole else math.nan
 
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *, epochs: int,
@@ -277,11 +290,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     rows = min(batch_size, 64)
     kind = _fitcheck.check_data(model, train_data, "train_data", loss_fn=loss_fn, rows=rows, device=device)
     for name, pair in (("val_data", val_data), ("test_data", test_data)):
-        if pair is not None and _fitcheck.check_data(model, pair, name, loss_fn=loss_fn, rows=rows,
-                                                     device=device) != kind:
+        if pair is not None and _fitcheck.check_data(model, pair, name, loss_fn=loss_fn, rows=rows, device=device,
+                                                     metrics=metrics) != kind:
             raise TypeError(f"{name}: y is {pair[1].dtype} but train_data's y is {train_data[1].dtype}: both must "
                             f"be class indices (int64) or both real numbers")
-    classes = kind == _fitcheck.CLASSES
+    classes, ignore = kind == _fitcheck.CLASSES, _fitcheck.ignored_label(loss_fn)
     x, y = (t.to(device) for t in train_data)
     batches = Batches(x, y, batch_size, seed=seed)
     history, best_state, best_loss = History(), None, math.inf
@@ -317,14 +330,18 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
             sizes = torch.tensor([len(t) for t in targets], device=device)
             seen = int(sizes.sum())
             history.train_loss.append((torch.stack(losses) * sizes).sum().item() / seen)
-            if classes:
-                history.train_acc.append((torch.cat(predictions) == torch.cat(targets)).sum().item() / seen)
+            if classes:  # over the labels the loss does not ignore
+                labels = torch.cat(targets)
+                kept = labels != ignore
+                history.train_acc.append(_fraction(((torch.cat(predictions) == labels) & kept).sum().item(),
+                                                   kept.sum().item()))
             if not math.isfinite(history.train_loss[-1]):
                 history.epoch_time.append(time.perf_counter() - start)
                 history.diverged_epoch = epoch
                 break
             if val_data is not None:
-                val_loss, val_acc, scores = _evaluate(model, val_data, loss_fn=loss_fn, metrics=metrics)
+                val_loss, val_acc, scores = _evaluate(model, val_data, loss_fn=loss_fn, classes=classes,
+                                                      metrics=metrics)
                 history.val_loss.append(val_loss)
                 if classes:
                     history.val_acc.append(val_acc)
@@ -349,6 +366,6 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     if best_state is not None:
         model.load_state_dict(best_state)
     if test_data is not None and not history.diverged:
-        history.test_loss, history.test_acc, history.test_metrics = _evaluate(model, test_data, loss_fn=loss_fn,
-                                                                              metrics=metrics)
+        history.test_loss, history.test_acc, history.test_metrics = _evaluate(
+            model, test_data, loss_fn=loss_fn, classes=classes, metrics=metrics)
     return history

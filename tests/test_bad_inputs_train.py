@@ -93,7 +93,7 @@ FIT_CASES = [
      r"train_data: x must be floating point .* got dtype torch.uint8; raw image bytes\? annlib.data.to_features"),
     ("x-int64", {"train_data": (X.long(), Y)}, TypeError, r"got dtype torch.int64; convert them with x.to\(torch.float32\)"),
     ("x-width", {"train_data": (torch.randn(40, 3), Y)}, ValueError,
-     r"train_data: x has shape \(40, 3\), 3 features per sample, but the model's first layer takes 2"),
+     r"train_data: x has shape \(40, 3\), 3 features per sample, but the model's first layer, Linear, takes 2"),
     ("y-float-labels", {"train_data": (X, Y.float())}, ValueError,
      r"train_data: y has shape \(40,\) but the model outputs \(40, 2\).*class labels\? they must be int64"),
     ("y-int32", {"train_data": (X, Y.int())}, TypeError,
@@ -103,7 +103,8 @@ FIT_CASES = [
     ("y-one-hot", {"train_data": (X, torch.nn.functional.one_hot(Y, 2))}, ValueError,
      r"these look like one-hot rows: use y.argmax\(dim=1\)"),
     ("y-one-based", {"train_data": (X, Y + 1)}, ValueError,
-     r"train_data: labels must be class indices in \[0, 2\) for a model with 2 outputs, found values from 1 to 2; "
+     r"train_data: labels must be class indices in \[0, 2\) for a model with 2 outputs \(or -100, the label the "
+     r"loss ignores\), found values from 1 to 2; "
      r"1-based labels\? subtract 1"),
     ("y-more-classes-than-outputs", {"train_data": (X, Y * 2)}, ValueError,
      r"found values from 0 to 2; or give the model 3 outputs, one per class"),
@@ -123,7 +124,7 @@ FIT_CASES = [
     ("loss-raises", {"loss_fn": torch.nn.functional.nll_loss, "train_data": (X, torch.rand(40, 2))}, RuntimeError,
      r"loss_fn raised on the model's outputs \(8, 2\) and train_data's y \(8, 2\) \(dtype torch.float32\): 0D or 1D"),
     ("pair-in-the-wrong-order", {"train_data": (Y, X)}, TypeError,
-     r"train_data: x must be floating point.*is the pair in the wrong order\? train_data must be \(inputs, labels\)"),
+     r"train_data: is the pair in the wrong order\? train_data must be \(inputs, labels\).*x must be floating"),
     ("loss_fn-class", {"loss_fn": torch.nn.CrossEntropyLoss}, TypeError,
      r"loss_fn is the class CrossEntropyLoss, not a loss: pass an instance, CrossEntropyLoss\(\)"),
     ("augment-changes-dtype", {"augment": lambda x: x.double()}, TypeError,

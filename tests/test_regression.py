@@ -1,6 +1,7 @@
 """fit, evaluate and History for regression (real-valued targets), the metrics they report, and the
 checks of the data against the model that run before the first step."""
 
+import functools
 import math
 
 import pytest
@@ -161,3 +162,117 @@ def test_a_data_mistake_in_the_test_set_stops_fit_before_any_training_step():
         train.fit(model, torch.optim.Adam(model.parameters()), waves(), test_data=(x, y[:, :1]), epochs=3,
                   loss_fn=counting_mse, device="cpu", progress=False)
     assert calls == [False]  # the train set's check only: no step was taken
+
+
+def segmentation(n=12, classes=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, 5, 5, generator=g), torch.randint(0, classes, (n, 5, 5), generator=g)
+
+
+def conv(classes=4):
+    torch.manual_seed(0)
+    return nn.Conv2d(3, classes, 3, padding=1)
+
+
+def test_segmentation_labels_per_position_and_ignored_labels_are_accepted_and_not_counted():
+    x, y = segmentation()
+    y[0, 0, :] = -100                            # unlabelled pixels: cross-entropy's default ignore_index
+    model = conv()
+    h = train.fit(model, torch.optim.SGD(model.parameters(), lr=0.1), (x, y), val_data=(x, y), epochs=2,
+                  device="cpu", progress=False)
+    with torch.no_grad():
+        predicted = model.eval()(x).argmax(dim=1)
+    kept = y != -100
+    expected = ((predicted == y) & kept).sum().item() / kept.sum().item()   # a fraction of the labelled pixels
+    assert 0 <= h.val_acc[-1] <= 1 and h.val_acc[-1] == pytest.approx(expected)
+    y[1, 1, :] = 255                             # another ignore_index, named on the loss
+    loss = nn.CrossEntropyLoss(ignore_index=255)
+    with pytest.raises(ValueError, match=r"\(or 255, the label the loss ignores\), found values from -100 to 3"):
+        train.fit(model, torch.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=1, loss_fn=loss,
+                  device="cpu", progress=False)
+    y[0, 0, :] = 0
+    assert train.fit(model, torch.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=1, loss_fn=loss,
+                     device="cpu", progress=False).epochs == 1
+
+
+def test_a_model_that_samples_in_eval_mode_draws_the_same_numbers_as_without_the_check():
+    """The check restores torch's random state: a model that draws even in eval mode (MC dropout)
+    trains on the same numbers as if fit had not looked at the data first."""
+    class MCDropout(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(2, 16), nn.Linear(16, 2)
+
+        def forward(self, x):
+            return self.b(F.dropout(self.a(x).relu(), 0.3, training=True))
+
+    x, y = waves()
+    torch.manual_seed(0)
+    model = MCDropout()
+    rng = torch.get_rng_state()
+    _fitcheck.check_data(model, (x, y), "train_data", loss_fn=F.mse_loss, rows=64, device=torch.device("cpu"))
+    assert torch.equal(torch.get_rng_state(), rng)
+
+
+def test_metrics_are_tried_before_training():
+    model = net()
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"metrics\['r2'\] failed on the model's outputs \(1, 2\) and the first 1 "
+                                         r"targets of val_data, before training: ValueError: .*N >= 2"):
+        train.fit(model, torch.optim.Adam(model.parameters()), waves(), val_data=waves(1, seed=1), epochs=2,
+                  loss_fn=F.mse_loss, metrics={"r2": train.r2_score}, device="cpu", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_r2_score_of_gridded_fields():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(20, 1, 4, 4, generator=g)
+    y_hat = y + 0.1 * torch.randn(20, 1, 4, 4, generator=g)
+    assert train.r2_score(y_hat, y).item() == pytest.approx(train.r2_score(y_hat.flatten(1), y.flatten(1)).item())
+
+
+def test_integer_counts_with_a_regression_loss_are_values_not_classes():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 2, generator=g)
+    counts = torch.poisson(torch.exp(x[:, :1]), generator=g).long()
+    model = net(outputs=1)
+    h = train.fit(model, torch.optim.Adam(model.parameters(), lr=1e-2), (x, counts), epochs=2,
+                  loss_fn=F.poisson_nll_loss, device="cpu", progress=False)
+    assert h.epochs == 2 and h.train_acc == []
+
+
+class _Sum(nn.Module):
+    def forward(self, out):
+        return out.sum()
+
+
+SEG_X, SEG_Y = segmentation()
+WAVE_X, WAVE_Y = waves()
+
+# (id, model, x, y, loss_fn or None for the default, pattern of the ValueError)
+MORE_MISTAKES = [
+    ("one-output-cross-entropy", lambda: nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)), WAVE_X, WAVE_Y[:, 0], None,
+     r"the model gives one output per sample, shape \(256,\), but loss_fn is cross-entropy"),
+    ("partial-cross-entropy-real-targets", net, WAVE_X, WAVE_Y,
+     functools.partial(F.cross_entropy, label_smoothing=0.1), r"y holds real numbers, but loss_fn is cross-entropy"),
+    ("scalar-output", lambda: nn.Sequential(nn.Linear(2, 1), _Sum()), WAVE_X, WAVE_Y[:, 0], F.mse_loss,
+     r"the model returned outputs of shape \(\) for the first 64 samples of train_data"),
+    ("mask-with-channel", conv, SEG_X, SEG_Y.unsqueeze(1), None,
+     r"y has shape \(12, 1, 5, 5\) but the model outputs \(12, 4, 5, 5\): integer labels must have shape "
+     r"\(12, 5, 5\); use y.squeeze\(1\)"),
+    ("images-into-linear", lambda: nn.Sequential(nn.Linear(25, 4)), SEG_X[:, 0], SEG_Y[:, 0, 0], None,
+     r"x has shape \(12, 5, 5\), 5 features per sample, but the model's first layer, Linear, takes 25; "
+     r"flatten each sample first: x.reshape\(len\(x\), -1\)"),
+]
+
+
+@pytest.mark.parametrize("make, x, y, loss_fn, pattern", [case[1:] for case in MORE_MISTAKES],
+                         ids=[case[0] for case in MORE_MISTAKES])
+def test_more_mistakes_found_before_training(make, x, y, loss_fn, pattern):
+    torch.manual_seed(0)
+    model = make()
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=pattern):
+        train.fit(model, torch.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=1,
+                  **({"loss_fn": loss_fn} if loss_fn is not None else {}), device="cpu", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
