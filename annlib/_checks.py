@@ -6,26 +6,57 @@ True or False), ``ValueError`` for a bad number, whatever its type (``"64"`` is 
 integer). Checks that belong to one function's meaning (a ``dim`` in range, a loss's shapes, an
 optimizer's hyperparameters in torch's words) stay beside it. Private: the public functions call
 these; readers call those.
+
+One rule for numbers, book-wide: an integer is any :class:`numbers.Integral` (Python's ``int``,
+NumPy's ``int64``, ``uint8``, ...) and a real number any :class:`numbers.Real` (``float``,
+``numpy.float32``, ...), but never a bool (``True``, ``numpy.True_``): a flag passed where a
+number belongs is a mistake, not a 1. A number that is kept (in a config, an optimizer's
+settings) is stored as the Python number it stands for (:func:`as_number`).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import reprlib
 
+import numpy as np
 import torch
 
 _SEED_RANGE = "[-2**63, 2**64)"
 
 
 def is_int(value) -> bool:
-    """An int that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer, Python's or NumPy's (any :class:`numbers.Integral`), that is not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_number(value) -> bool:
+    """A real number, Python's or NumPy's (any :class:`numbers.Real`), that is not a bool; NaN
+    and infinities included."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def is_real(value) -> bool:
-    """A finite int or float (not a bool, not NaN or infinite)."""
-    return is_int(value) or (isinstance(value, float) and math.isfinite(value))
+    """A finite real number (:func:`is_number`, not NaN or infinite)."""
+    return is_int(value) or (is_number(value) and math.isfinite(value))
+
+
+def as_number(value: numbers.Real) -> int | float:
+    """The Python ``int`` or ``float`` that ``value`` (a number :func:`is_number` accepts) stands for.
+
+    Integers become ``int``, exactly. A NumPy float narrower than a Python float (``float32``,
+    ``float16``) becomes the float of its shortest decimal form, the number it prints as and
+    the one that was typed: ``numpy.float32(1e-3)`` gives ``0.001``, where ``float()`` would give
+    ``0.0010000000474974513``. Every other real number (``float``, ``numpy.float64``, a
+    ``Fraction``) becomes ``float(value)``, exactly where it can be. Python ints and floats come
+    back unchanged.
+    """
+    if is_int(value):
+        return int(value)
+    if isinstance(value, np.floating) and np.finfo(value.dtype).bits < 64:
+        return float(str(value))
+    return float(value)
 
 
 def check_type(value, name: str, kind: type | tuple[type, ...], valid: str) -> None:
@@ -54,7 +85,7 @@ def check_positive(value, name: str, unit: str) -> None:
 
 def check_seed(seed, name: str = "seed") -> None:
     """``seed`` must be an integer torch can seed a generator with."""
-    if not is_int(seed) or not -2**63 <= seed < 2**64:
+    if not is_int(seed) or not -2**63 <= int(seed) < 2**64:
         raise ValueError(f"{name} must be an integer in {_SEED_RANGE} (torch's seed range), got {seed!r}")
 
 
