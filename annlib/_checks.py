@@ -103,7 +103,8 @@ def check_tensor(value, name: str, kind: str | None = None) -> None:
     real = value.dtype != torch.bool and not value.is_complex()
     ok = {"real": real, "floating": value.is_floating_point(), "integer": real and not value.is_floating_point()}
     if not ok[kind]:
-        raise TypeError(f"{name} must be a tensor of {_KINDS[kind]}, got dtype {value.dtype}")
+        fix = "; convert it first, e.g. with .float()" if kind == "floating" and not value.is_complex() else ""
+        raise TypeError(f"{name} must be a tensor of {_KINDS[kind]}, got dtype {value.dtype}{fix}")
 
 
 def check_pair(pair, name: str, *, nonempty: bool = False, finite: bool = False) -> None:

@@ -49,7 +49,10 @@ Y = torch.tensor([0, 2])
 P = torch.tensor([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]], dtype=torch.float64)
 TENSOR = "must be a torch.Tensor"
 REAL = "must be a tensor of real numbers (floating point or integer), got dtype"
-FLOAT = "must be a tensor of floating-point numbers, got dtype torch.int64"
+REAL_OR_BOOL = "must be a tensor of real numbers (floating point, integer or bool), got dtype"
+FLOATING = "must be a tensor of floating-point numbers, got dtype"
+FLOAT = f"{FLOATING} torch.int64"
+CONVERT = "convert it first, e.g. with .float()"
 REDUCTIONS = "is not one of 'none', 'mean', 'sum'"
 
 FUNCTIONAL_ERRORS = []
@@ -62,11 +65,12 @@ for _name in ["sigmoid", "tanh", "relu"]:
              "array([1., 2.])", id=f"{_name}-ndarray"),
         case(lambda f=_f: f("x"), TypeError, f"x {TENSOR}", "got str 'x'", id=f"{_name}-str"),
         case(lambda f=_f: f(1.5), TypeError, f"x {TENSOR}", "got float 1.5", id=f"{_name}-float"),
-        case(lambda f=_f: f(torch.tensor([True])), TypeError, f"x {REAL} torch.bool",
-             id=f"{_name}-bool-tensor"),
-        case(lambda f=_f: f(torch.tensor([1 + 1j])), TypeError, f"x {REAL} torch.complex64",
-             id=f"{_name}-complex-tensor"),
+        case(lambda f=_f: f(torch.tensor([1 + 1j])), TypeError,
+             f"x {REAL if _name == 'relu' else REAL_OR_BOOL} torch.complex64", id=f"{_name}-complex-tensor"),
     ]
+FUNCTIONAL_ERRORS += [  # torch.relu rejects bools too; sigmoid and tanh take them (as torch does)
+    case(lambda: functional.relu(torch.tensor([True])), TypeError, f"x {REAL} torch.bool", id="relu-bool-tensor"),
+]
 for _name in ["softmax", "log_softmax", "logsumexp"]:
     _f = getattr(functional, _name)
     FUNCTIONAL_ERRORS += [
@@ -81,8 +85,15 @@ for _name in ["softmax", "log_softmax", "logsumexp"]:
         case(lambda f=_f: f(X, 1.0), TypeError, "dim must be an int, got 1.0", id=f"{_name}-float-dim"),
         case(lambda f=_f: f(X, None), TypeError, "dim must be an int, got None", id=f"{_name}-dim-none"),
         case(lambda f=_f: f(X, "1"), TypeError, "dim must be an int, got '1'", id=f"{_name}-str-dim"),
-        case(lambda f=_f: f(torch.tensor([True, False]), 0), TypeError, f"x {REAL} torch.bool",
-             id=f"{_name}-bool-tensor"),
+        case(lambda f=_f: f(X, True), TypeError, "dim must be an int, got True", id=f"{_name}-bool-dim"),
+        case(lambda f=_f: f(X, np.True_), TypeError, "dim must be an int, got np.True_", id=f"{_name}-numpy-bool-dim"),
+    ]
+for _name in ["softmax", "log_softmax"]:  # torch rejects integers and bools here: so does annlib
+    _f = getattr(functional, _name)
+    FUNCTIONAL_ERRORS += [
+        case(lambda f=_f, d=_dtype: f(torch.tensor([1, 0]).to(d), 0), TypeError,
+             f"x {FLOATING} {_dtype}; {CONVERT}", id=f"{_name}-{str(_dtype)[6:]}-tensor")
+        for _dtype in (torch.uint8, torch.int64, torch.bool)
     ]
 FUNCTIONAL_ERRORS += [
     case(lambda: functional.logsumexp(X, 1, keepdim="no"), TypeError,
@@ -139,7 +150,11 @@ FUNCTIONAL_ERRORS += [
     case(lambda: functional.cross_entropy(X, Y, weight=[1.0, 1.0, 1.0]), TypeError,
          f"weight {TENSOR}", "got list", id="cross_entropy-list-weight"),
     case(lambda: functional.cross_entropy(X, Y, weight=torch.ones(3, dtype=torch.bool)), TypeError,
-         f"weight {REAL} torch.bool", id="cross_entropy-bool-weight"),
+         f"weight {FLOATING} torch.bool; {CONVERT}", id="cross_entropy-bool-weight"),
+    case(lambda: functional.cross_entropy(X, Y, weight=torch.tensor([1, 2, 1], dtype=torch.uint8)), TypeError,
+         f"weight {FLOATING} torch.uint8; {CONVERT}", id="cross_entropy-uint8-weight"),  # torch rejects it too
+    case(lambda: functional.cross_entropy(X, Y, weight=torch.ones(3, dtype=torch.long)), TypeError,
+         f"weight {FLOAT}; {CONVERT}", id="cross_entropy-int64-weight"),
     case(lambda: functional.cross_entropy(X, Y, reduction="batchmean"), ValueError,
          f"reduction='batchmean' {REDUCTIONS}", id="cross_entropy-batchmean"),
     case(lambda: functional.cross_entropy(X, Y, reduction="Mean"), ValueError,
@@ -182,6 +197,7 @@ EMPTY = torch.zeros(0, dtype=torch.float64)
 EMPTY_ROWS, EMPTY_COLS = torch.zeros(0, 3, dtype=torch.float64), torch.zeros(3, 0, dtype=torch.float64)
 NO_CLASSES = torch.zeros(0, dtype=torch.long)
 ODD = t(NAN, INF, -INF, 0.0, -1.0, 2.0)  # NaN, ±inf and ordinary numbers together
+U8 = torch.tensor([0, 1, 3, 128, 255], dtype=torch.uint8)
 ROWS = t([1.0, NAN, 0.0], [INF, 0.0, 1.0], [-INF, -INF, -INF], [INF, INF, 0.0], [-INF, 0.0, 1.0])
 
 
@@ -196,7 +212,11 @@ for _name, _oracle in [("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("relu"
         pair(_f, _oracle, ODD, id=f"{_name}-nan-and-inf"),
         pair(_f, _oracle, EMPTY, id=f"{_name}-empty"),
         pair(_f, _oracle, torch.tensor([-3, 0, 2]), id=f"{_name}-integer-tensor"),
+        pair(_f, _oracle, U8, id=f"{_name}-uint8-tensor"),  # converted before -x, which would wrap around
+        pair(_f, _oracle, torch.tensor([-2**63, 2**63 - 1]), id=f"{_name}-int64-extremes"),
     ]
+    if _name != "relu":  # torch.relu rejects bools (a case of FUNCTIONAL_ERRORS)
+        FUNCTIONAL_DEFINED += [pair(_f, _oracle, torch.tensor([True, False]), id=f"{_name}-bool-tensor")]
 for _name, _oracle in [("softmax", torch.softmax), ("log_softmax", torch.log_softmax),
                        ("logsumexp", torch.logsumexp)]:
     _f = getattr(functional, _name)
@@ -209,6 +229,9 @@ for _name, _oracle in [("softmax", torch.softmax), ("log_softmax", torch.log_sof
     ]
 FUNCTIONAL_DEFINED += [
     pair(functional.logsumexp, torch.logsumexp, torch.tensor([[1, 2], [3, 4]]), 1, id="logsumexp-integer"),
+    pair(functional.logsumexp, torch.logsumexp, U8, 0, id="logsumexp-uint8"),  # x − max(x) would wrap around
+    pair(functional.logsumexp, torch.logsumexp, torch.tensor([[True, False], [False, False]]), 1,
+         id="logsumexp-bool"),
 ]
 for _name in ["l1_loss", "mse_loss"]:
     _f, _oracle = getattr(functional, _name), getattr(F, _name)
