@@ -318,8 +318,15 @@ for _name in ["Adagrad", "RMSprop", "Adam"]:
         hyper(_name, dict(eps=NAN), ValueError, "Invalid epsilon: nan (must be > 0)", torch_too=True),
     ]
 OPTIM_HYPER += [
-    hyper("SGD", dict(momentum=-0.9), ValueError, "Invalid momentum: -0.9 (must be >= 0)", torch_too=True),
-    hyper("SGD", dict(momentum=NAN), ValueError, "Invalid momentum: nan (must be >= 0)", torch_too=False),
+    hyper("SGD", dict(momentum=-0.9), ValueError, "Invalid momentum: -0.9 (must be in [0, 1))", torch_too=True),
+    hyper("SGD", dict(momentum=NAN), ValueError, "Invalid momentum: nan (must be in [0, 1))", torch_too=False),
+    hyper("SGD", dict(momentum=9), ValueError, "Invalid momentum: 9 (must be in [0, 1), e.g. 0.9;",
+          "stricter than torch, which accepts it", "steps grow without bound", torch_too=False),
+    hyper("SGD", dict(momentum=1.0), ValueError, "Invalid momentum: 1.0 (must be in [0, 1)", torch_too=False),
+    hyper("SGD", dict(momentum=INF), ValueError, "Invalid momentum: inf (must be in [0, 1))", torch_too=None),
+    hyper("SGD", dict(lr=np.True_), TypeError, "Invalid learning rate: np.True_ is a bool, expected a float",
+          torch_too=None),
+    hyper("SGD", dict(lr=np.float32(NAN)), ValueError, "Invalid learning rate: nan (must be >= 0)", torch_too=None),
     hyper("SGD", dict(momentum=0.9, dampening=-0.1), ValueError,
           "Invalid dampening: -0.1 (must be in [0, 1])", torch_too=False),
     hyper("SGD", dict(momentum=0.9, dampening=1.5), ValueError,
@@ -340,7 +347,9 @@ OPTIM_HYPER += [
     hyper("RMSprop", dict(alpha=1.0), ValueError, "Invalid alpha: 1.0 (must be in [0, 1))", torch_too=False),
     hyper("RMSprop", dict(alpha=-0.1), ValueError, "Invalid alpha: -0.1 (must be in [0, 1))", torch_too=True),
     hyper("RMSprop", dict(alpha=NAN), ValueError, "Invalid alpha: nan (must be in [0, 1))", torch_too=True),
-    hyper("RMSprop", dict(momentum=-0.5), ValueError, "Invalid momentum: -0.5 (must be >= 0)", torch_too=True),
+    hyper("RMSprop", dict(momentum=-0.5), ValueError, "Invalid momentum: -0.5 (must be in [0, 1))", torch_too=True),
+    hyper("RMSprop", dict(momentum=9.0), ValueError, "Invalid momentum: 9.0 (must be in [0, 1), e.g. 0.9;",
+          "stricter than torch", torch_too=False),
     hyper("RMSprop", dict(centered="no"), TypeError, "Invalid centered: 'no' (must be True or False)",
           torch_too=False),
     hyper("Adam", dict(betas=(1.0, 0.999)), ValueError,
@@ -414,6 +423,30 @@ OPTIM_ERRORS += [
          "Invalid alpha: 1.0 (must be in [0, 1))", id="RMSprop-group-alpha-1"),
     case(lambda: optim.Adagrad([{"params": [_w()], "eps": 0}]), ValueError,
          "Invalid epsilon: 0 (must be > 0)", id="Adagrad-group-zero-eps"),
+    case(lambda: optim.SGD([{"params": [_w()], "momentum": 9}], momentum=0.9), ValueError,
+         "Invalid momentum: 9 (must be in [0, 1), e.g. 0.9", id="SGD-group-momentum-9"),
+]
+GROUP_KEYS = {  # what each optimizer's param groups take, besides 'params'
+    "SGD": "'lr', 'momentum', 'dampening', 'weight_decay', 'nesterov'",
+    "Adagrad": "'lr', 'lr_decay', 'eps', 'weight_decay', 'initial_accumulator_value'",
+    "RMSprop": "'lr', 'momentum', 'alpha', 'eps', 'centered', 'weight_decay'",
+    "Adam": "'lr', 'betas', 'eps', 'weight_decay', 'amsgrad'",
+}
+for _name, (_cls, _) in CLASSES.items():
+    OPTIM_ERRORS += [
+        case(lambda c=_cls: c([{"params": [_w()], "lrr": 0.1}]), ValueError,
+             f"param group key(s) ['lrr'] are not settings of {_name}: its param groups take 'params' and "
+             f"{GROUP_KEYS[_name]} (torch would keep the unknown key", "check the spelling",
+             id=f"{_name}-group-misspelled-key"),
+        case(lambda c=_cls: c([_w()]).add_param_group({"params": [_w()], "learning_rate": 0.1, "Lr": 1}), ValueError,
+             f"param group key(s) ['Lr', 'learning_rate'] are not settings of {_name}",
+             id=f"{_name}-added-group-unknown-keys"),
+    ]
+OPTIM_ERRORS += [
+    case(lambda: optim.Adam([{"params": [_w()], "momentum": 0.9}]), ValueError,
+         "param group key(s) ['momentum'] are not settings of Adam", "'betas'", id="Adam-group-momentum"),
+    case(lambda: optim.SGD([{"params": [_w()], "betas": (0.9, 0.99)}]), ValueError,
+         "param group key(s) ['betas'] are not settings of SGD", id="SGD-group-betas"),
 ]
 
 
@@ -422,6 +455,28 @@ OPTIM_ERRORS += [
 def test_optimizer_rejects(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("name", CLASSES)
+def test_torch_keeps_an_unknown_group_key_silently_annlib_names_it(name):
+    """The difference the optim docstring states: torch trains the group at the default lr."""
+    ours, theirs = CLASSES[name]
+    opt = theirs([{"params": [_w()], "lrr": 0.5}], lr=0.01)
+    assert opt.param_groups[0]["lrr"] == 0.5 and opt.param_groups[0]["lr"] == 0.01
+    with pytest.raises(ValueError, match="not settings of"):
+        ours([{"params": [_w()], "lrr": 0.5}], lr=0.01)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("name", CLASSES)
+def test_the_group_keys_torch_writes_itself_are_accepted(name):
+    """A scheduler's ``initial_lr`` (needed to resume one) and torch's ``param_names``."""
+    w = nn.Parameter(torch.zeros(2))
+    opt = CLASSES[name][0]([{"params": [w], "initial_lr": 0.1, "param_names": ["w"]}], lr=0.1)
+    torch.optim.lr_scheduler.StepLR(opt, step_size=1, last_epoch=0)  # resuming needs initial_lr
+    named = CLASSES[name][0](nn.Linear(2, 1).named_parameters())
+    assert named.param_groups[0]["param_names"] == ["weight", "bias"]
 
 
 @pytest.mark.bad_input
