@@ -71,22 +71,26 @@ def check_flag(value, name: str, *, none: bool = False) -> None:
         raise TypeError(f"{name} must be True or False{' or None' if none else ''}, got {value!r}")
 
 
-def check_positive_int(value, name: str, *, none: bool = False) -> None:
-    """``value`` must be an integer >= 1 (or None, if ``none``)."""
+def check_positive_int(value, name: str, *, none: bool = False) -> int | None:
+    """``value`` must be an integer >= 1 (or None, if ``none``); returns it as a Python int."""
     if not ((is_int(value) and value >= 1) or (none and value is None)):
         raise ValueError(f"{name} must be a positive integer{' or None' if none else ''}, got {value!r}")
+    return None if value is None else int(value)
 
 
-def check_positive(value, name: str, unit: str) -> None:
-    """``value`` must be a positive finite number of ``unit``."""
+def check_positive(value, name: str, unit: str) -> int | float:
+    """``value`` must be a positive finite number of ``unit``; returns it as :func:`as_number` does."""
     if not is_real(value) or value <= 0:
         raise ValueError(f"{name} must be positive and finite ({unit}), got {value!r}")
+    return as_number(value)
 
 
-def check_seed(seed, name: str = "seed") -> None:
-    """``seed`` must be an integer torch can seed a generator with."""
+def check_seed(seed, name: str = "seed") -> int:
+    """``seed`` must be an integer torch can seed a generator with; returns it as a Python int
+    (``torch.Generator.manual_seed`` refuses NumPy's)."""
     if not is_int(seed) or not -2**63 <= int(seed) < 2**64:
         raise ValueError(f"{name} must be an integer in {_SEED_RANGE} (torch's seed range), got {seed!r}")
+    return int(seed)
 
 
 _KINDS = {"real": "real numbers (floating point or integer)", "floating": "floating-point numbers",

@@ -215,7 +215,7 @@ def ensure_mnist(root: str | os.PathLike | None = None, *, timeout: float = 10.0
             or any(not isinstance(s, str) or s not in SOURCES for s in sources)):
         raise ValueError(f"unknown MNIST source(s) in {sources!r}: sources must be a non-empty tuple "
                          f"of names from {SOURCES}")
-    _checks.check_positive(timeout, "timeout", "seconds")
+    timeout = _checks.check_positive(timeout, "timeout", "seconds")
     raw = _raw_dir(root)
     missing = _missing(raw)
     if not missing and "local" in sources:
@@ -295,7 +295,7 @@ _LOADED: dict[Path, MNIST] = {}
 
 def load_mnist(root: str | os.PathLike | None = None, *, timeout: float = 10.0) -> MNIST:
     """Ensure, verify and read MNIST (cached in memory per root; treat the tensors as read-only)."""
-    _checks.check_positive(timeout, "timeout", "seconds")
+    timeout = _checks.check_positive(timeout, "timeout", "seconds")
     raw = _raw_dir(root).resolve()
     if raw not in _LOADED:
         source = ensure_mnist(root, timeout=timeout)

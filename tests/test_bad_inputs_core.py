@@ -548,6 +548,9 @@ MODELS_ERRORS = [
     case(lambda: models.mlp([784, 2.5, 10]), ValueError, SIZES, "[784, 2.5, 10]", id="mlp-float-size"),
     case(lambda: models.mlp([784, NAN]), ValueError, SIZES, "[784, nan]", id="mlp-nan-size"),
     case(lambda: models.mlp([784, True]), ValueError, SIZES, "[784, True]", id="mlp-bool-size"),
+    case(lambda: models.mlp([784, np.True_]), ValueError, SIZES, "[784, np.True_]", id="mlp-numpy-bool-size"),
+    case(lambda: models.mlp([784, np.float64(10)]), ValueError, SIZES, "[784, np.float64(10.0)]",
+         id="mlp-numpy-float-size"),
     case(lambda: models.mlp([784, "10"]), ValueError, SIZES, "[784, '10']", id="mlp-str-size"),
     case(lambda: models.mlp([4, 3, 2], activation="relu6"), ValueError, "unknown activation 'relu6'",
          VALID_ACTIVATIONS, id="mlp-unknown-activation"),
@@ -567,6 +570,10 @@ MODELS_ERRORS = [
          id="mlp-none-dropout"),
     case(lambda: models.mlp([4, 3, 2], dropout=True), TypeError, "dropout must be a float in [0, 1), got True",
          id="mlp-bool-dropout"),
+    case(lambda: models.mlp([4, 3, 2], dropout=np.True_), TypeError, "dropout must be a float in [0, 1), got np.True_",
+         id="mlp-numpy-bool-dropout"),
+    case(lambda: models.mlp([4, 3, 2], dropout=np.float32(NAN)), ValueError,
+         "dropout must be in [0, 1), got nan", id="mlp-numpy-nan-dropout"),
     case(lambda: models.mlp([4, 3, 2], dropout=-0.1), ValueError, "dropout must be in [0, 1), got -0.1",
          id="mlp-negative-dropout"),
     case(lambda: models.mlp([4, 3, 2], dropout=1.0), ValueError, "dropout must be in [0, 1), got 1.0",
@@ -674,6 +681,10 @@ PLOTTING_ERRORS = [
          "each label in names must be a str, got int 3", id="plot_autograd_graph-int-label"),
     case(lambda: plotting.plot_autograd_graph(graph()[1], ax="top"), TypeError, AXES, "str 'top'",
          id="plot_autograd_graph-str-ax"),
+    case(lambda: plotting.calibration(torch.full((2, 2), 0.5), torch.tensor([0, 1]), bins=np.True_), ValueError,
+         "bins must be a positive integer, got np.True_", id="calibration-numpy-bool-bins"),
+    case(lambda: plotting.calibration(torch.full((2, 2), 0.5), torch.tensor([0, 1]), bins=np.float64(10)), ValueError,
+         "bins must be a positive integer, got np.float64(10.0)", id="calibration-numpy-float-bins"),
 ]
 
 
@@ -794,6 +805,12 @@ TESTING_ERRORS = [
          "rtol must be >= 0, got nan", id="assert_same_state-nan-rtol"),
     case(lambda: same_state(rtol="1e-6"), TypeError,
          "rtol must be a float >= 0, got str '1e-6'", id="assert_same_state-str-rtol"),
+    case(lambda: same_state(rtol=True), TypeError,
+         "rtol must be a float >= 0, got bool True", id="assert_same_state-bool-rtol"),
+    case(lambda: same_state(rtol=np.False_), TypeError,
+         "rtol must be a float >= 0, got bool np.False_", id="assert_same_state-numpy-bool-rtol"),
+    case(lambda: same_state(rtol=np.float32(NAN)), ValueError,
+         "rtol must be >= 0, got nan", id="assert_same_state-numpy-nan-rtol"),
 ]
 
 
