@@ -45,6 +45,7 @@ __all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result", "c
 log = logging.getLogger("annlib.experiments")
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+_TAKE_MOMENTUM = ("sgd", "rmsprop")  # the optimizers build_optimizer passes momentum to
 
 
 def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -78,7 +79,8 @@ class Experiment:
     trains at that learning rate (``lr`` until the first step). ``max_shift`` > 0 trains every
     epoch on freshly shifted images (:func:`annlib.data.random_shift`, drawn from a generator
     seeded with ``seed``). A ``patience`` of at least ``epochs`` never stops a run early but
-    restores the weights of its best epoch.
+    restores the weights of its best epoch. ``momentum`` is for ``"sgd"`` and ``"rmsprop"``, the
+    optimizers that take one; with any other a momentum > 0 would be ignored, so it is an error.
 
     Numbers may be Python's or NumPy's (``numpy.int64``, ``numpy.float32``, ...; never a bool), and
     are stored as the Python number they stand for, so that equal numbers give equal configs, JSON
@@ -153,6 +155,12 @@ class Experiment:
         if self.nesterov and not (self.optimizer == "sgd" and self.momentum > 0):
             raise ValueError(f"nesterov needs optimizer='sgd' and momentum > 0, got optimizer={self.optimizer!r} "
                              f"and momentum={self.momentum!r}")
+        if self.momentum > 0 and self.optimizer not in _TAKE_MOMENTUM:
+            adam = " (Adam's β₁ = 0.9, torch's default, already averages the gradients)" \
+                if self.optimizer in ("adam", "adamw") else ""
+            raise ValueError(f"momentum={self.momentum!r} would be ignored: optimizer={self.optimizer!r} takes no "
+                             f"momentum, only {' and '.join(map(repr, _TAKE_MOMENTUM))} do{adam}; set momentum=0, or "
+                             "choose one of those")
         for name in _NUMBERS:  # the Python number each stands for: np.float32(1e-3) is 0.001
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, _checks.as_number(getattr(self, name)))

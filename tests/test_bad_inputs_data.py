@@ -56,6 +56,14 @@ EXPERIMENT_CASES = [
      "nesterov needs optimizer='sgd' and momentum > 0, got optimizer='adam' and momentum=0.0"),
     ("nesterov-without-momentum", {"optimizer": "sgd", "nesterov": True},
      "nesterov needs optimizer='sgd' and momentum > 0, got optimizer='sgd' and momentum=0.0"),
+    ("momentum-with-adam", {"optimizer": "adam", "momentum": 0.9},
+     r"momentum=0.9 would be ignored: optimizer='adam' takes no momentum, only 'sgd' and 'rmsprop' do "
+     r"\(Adam's β₁ = 0.9, .*\); set momentum=0, or choose one of those"),
+    ("momentum-with-adamw", {"optimizer": "adamw", "momentum": 0.5},
+     "momentum=0.5 would be ignored: optimizer='adamw' takes no momentum, only 'sgd' and 'rmsprop' do"),
+    ("momentum-with-adagrad", {"optimizer": "adagrad", "momentum": np.float32(0.9)},
+     r"momentum=np.float32\(0.9\) would be ignored: optimizer='adagrad' takes no momentum, only 'sgd' and "
+     "'rmsprop' do; set momentum=0"),
     ("weight_decay-negative", {"weight_decay": -1e-4}, "weight_decay must be a non-negative finite float, got -0.0001"),
     ("weight_decay-inf", {"weight_decay": math.inf}, "weight_decay must be a non-negative finite float, got inf"),
     ("weight_decay-nan", {"weight_decay": math.nan}, "weight_decay must be a non-negative finite float, got nan"),
