@@ -132,7 +132,7 @@ def sigmoid(x: Tensor) -> Tensor:
     --------
     torch.sigmoid : the oracle.
     """
-    x = _to_floating(x)
+    x = _to_floating(x)  # checked; integers and bools become floats first, as in torch
     positive = x >= 0
     e = torch.exp(torch.where(positive, -x, x))  # e = e^{−|x|} ∈ (0, 1]
     return torch.where(positive, 1 / (1 + e), e / (1 + e))  # σ = 1/(1+e^{−x}) or e^{x}/(1+e^{x})
@@ -156,7 +156,7 @@ def tanh(x: Tensor) -> Tensor:
     --------
     torch.tanh : the oracle.
     """
-    x = _to_floating(x)
+    x = _to_floating(x)  # checked; integers and bools become floats first, as in torch
     positive = x >= 0
     minus_2abs = torch.where(positive, -2 * x, 2 * x)  # −2|x| ≤ 0
     t = -torch.expm1(minus_2abs) / (1 + torch.exp(minus_2abs))  # tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|})
@@ -199,7 +199,7 @@ def logsumexp(x: Tensor, dim: int, *, keepdim: bool = False) -> Tensor:
     --------
     torch.logsumexp : the oracle.
     """
-    x = _to_floating(x)
+    x = _to_floating(x)  # checked; integers and bools become floats first, as in torch
     _check_dim(x, dim)
     _checks.check_flag(keepdim, "keepdim")
     m = _max(x, dim)

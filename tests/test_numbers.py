@@ -188,7 +188,8 @@ def test_fit_with_a_numpy_float32_lr_steps_rate_gives_the_history_of_the_python_
 def test_evaluate_with_a_numpy_batch_size_gives_the_python_result():
     splits = synthetic_splits()
     model = models.mlp([784, 8, 10])
-    assert train.evaluate(model, splits.test, batch_size=np.int64(7)) == train.evaluate(model, splits.test, batch_size=7)
+    ours = train.evaluate(model, splits.test, batch_size=np.int64(7))
+    assert ours == train.evaluate(model, splits.test, batch_size=7)
 
 
 # ------------------------------------------------------------------------------------------------
