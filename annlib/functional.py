@@ -8,8 +8,9 @@ the losses reject shapes that would broadcast silently and targets the formula d
 Notes
 -----
 Bad arguments raise at the boundary, naming the bad value and what is valid: TypeError for a
-non-tensor, a bool or complex tensor, an integer ``input`` or ``logits`` of a loss, or a ``dim``
-or ``keepdim`` of the wrong type; ValueError for a ``dim`` out of range, an unknown
+non-tensor, a complex tensor, an integer or bool tensor where torch takes none (below), an
+integer ``input`` or ``logits`` of a loss, or a ``dim`` (Python's or NumPy's integer, not a
+bool) or ``keepdim`` of the wrong type; ValueError for a ``dim`` out of range, an unknown
 ``reduction`` or a shape the formula does not allow. Other inputs give exactly what torch gives
 (``tests/test_bad_inputs_core.py`` checks it): NaN and ±inf propagate as in torch; an empty
 tensor gives an empty result, ``logsumexp`` over an empty ``dim`` gives -inf, and a "mean" over

@@ -8,7 +8,8 @@ Notes
 A disagreement is an AssertionError (these are assertions). Arguments that cannot be compared at
 all are a TypeError or ValueError naming the bad value and what is valid: a non-tensor or
 non-float input, a dtype without :data:`TOLERANCES`, a function whose output is not a tensor
-computed from the inputs, parameter dicts with different names, a negative or NaN ``rtol``.
+computed from the inputs, parameter dicts with different names, a negative, NaN or bool
+``rtol`` (Python's and NumPy's reals are accepted).
 """
 
 from __future__ import annotations
