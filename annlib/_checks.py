@@ -6,26 +6,57 @@ True or False), ``ValueError`` for a bad number, whatever its type (``"64"`` is 
 integer). Checks that belong to one function's meaning (a ``dim`` in range, a loss's shapes, an
 optimizer's hyperparameters in torch's words) stay beside it. Private: the public functions call
 these; readers call those.
+
+One rule for numbers, book-wide: an integer is any :class:`numbers.Integral` (Python's ``int``,
+NumPy's ``int64``, ``uint8``, ...) and a real number any :class:`numbers.Real` (``float``,
+``numpy.float32``, ...), but never a bool (``True``, ``numpy.True_``): a flag passed where a
+number belongs is a mistake, not a 1. A number that is kept (in a config, an optimizer's
+settings) is stored as the Python number it stands for (:func:`as_number`).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import reprlib
 
+import numpy as np
 import torch
 
 _SEED_RANGE = "[-2**63, 2**64)"
 
 
 def is_int(value) -> bool:
-    """An int that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer, Python's or NumPy's (any :class:`numbers.Integral`), that is not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_number(value) -> bool:
+    """A real number, Python's or NumPy's (any :class:`numbers.Real`), that is not a bool; NaN
+    and infinities included."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def is_real(value) -> bool:
-    """A finite int or float (not a bool, not NaN or infinite)."""
-    return is_int(value) or (isinstance(value, float) and math.isfinite(value))
+    """A finite real number (:func:`is_number`, not NaN or infinite)."""
+    return is_int(value) or (is_number(value) and math.isfinite(value))
+
+
+def as_number(value: numbers.Real) -> int | float:
+    """The Python ``int`` or ``float`` that ``value`` (a number :func:`is_number` accepts) stands for.
+
+    Integers become ``int``, exactly. A NumPy float narrower than a Python float (``float32``,
+    ``float16``) becomes the float of its shortest decimal form, the number it prints as and
+    the one that was typed: ``numpy.float32(1e-3)`` gives ``0.001``, where ``float()`` would give
+    ``0.0010000000474974513``. Every other real number (``float``, ``numpy.float64``, a
+    ``Fraction``) becomes ``float(value)``, exactly where it can be. Python ints and floats come
+    back unchanged.
+    """
+    if is_int(value):
+        return int(value)
+    if isinstance(value, np.floating) and np.finfo(value.dtype).bits < 64:
+        return float(str(value))
+    return float(value)
 
 
 def check_type(value, name: str, kind: type | tuple[type, ...], valid: str) -> None:
@@ -40,22 +71,26 @@ def check_flag(value, name: str, *, none: bool = False) -> None:
         raise TypeError(f"{name} must be True or False{' or None' if none else ''}, got {value!r}")
 
 
-def check_positive_int(value, name: str, *, none: bool = False) -> None:
-    """``value`` must be an integer >= 1 (or None, if ``none``)."""
+def check_positive_int(value, name: str, *, none: bool = False) -> int | None:
+    """``value`` must be an integer >= 1 (or None, if ``none``); returns it as a Python int."""
     if not ((is_int(value) and value >= 1) or (none and value is None)):
         raise ValueError(f"{name} must be a positive integer{' or None' if none else ''}, got {value!r}")
+    return None if value is None else int(value)
 
 
-def check_positive(value, name: str, unit: str) -> None:
-    """``value`` must be a positive finite number of ``unit``."""
+def check_positive(value, name: str, unit: str) -> int | float:
+    """``value`` must be a positive finite number of ``unit``; returns it as :func:`as_number` does."""
     if not is_real(value) or value <= 0:
         raise ValueError(f"{name} must be positive and finite ({unit}), got {value!r}")
+    return as_number(value)
 
 
-def check_seed(seed, name: str = "seed") -> None:
-    """``seed`` must be an integer torch can seed a generator with."""
-    if not is_int(seed) or not -2**63 <= seed < 2**64:
+def check_seed(seed, name: str = "seed") -> int:
+    """``seed`` must be an integer torch can seed a generator with; returns it as a Python int
+    (``torch.Generator.manual_seed`` refuses NumPy's)."""
+    if not is_int(seed) or not -2**63 <= int(seed) < 2**64:
         raise ValueError(f"{name} must be an integer in {_SEED_RANGE} (torch's seed range), got {seed!r}")
+    return int(seed)
 
 
 _KINDS = {"real": "real numbers (floating point or integer)", "floating": "floating-point numbers",
@@ -72,7 +107,8 @@ def check_tensor(value, name: str, kind: str | None = None) -> None:
     real = value.dtype != torch.bool and not value.is_complex()
     ok = {"real": real, "floating": value.is_floating_point(), "integer": real and not value.is_floating_point()}
     if not ok[kind]:
-        raise TypeError(f"{name} must be a tensor of {_KINDS[kind]}, got dtype {value.dtype}")
+        fix = "; convert it first, e.g. with .float()" if kind == "floating" and not value.is_complex() else ""
+        raise TypeError(f"{name} must be a tensor of {_KINDS[kind]}, got dtype {value.dtype}{fix}")
 
 
 def check_pair(pair, name: str, *, nonempty: bool = False, finite: bool = False) -> None:

@@ -8,7 +8,8 @@ key and reruns nothing, while any change to what training computes reruns everyt
 :func:`library_checksum` is the same rule over all of annlib: the book's build re-executes its
 chapters when it changes (``book/_ext``).
 
-The directory is ``$ANNLIB_CACHE_DIR``, else ``~/.cache/annlib/experiments``; on a cluster, a
+The directory is ``$ANNLIB_CACHE_DIR`` (a ``~`` at its start is the home directory, as in a
+shell), else ``~/.cache/annlib/experiments``; on a cluster, a
 directory on a shared filesystem lets every worker and the notebook meet there. Entries are
 written whole or not at all, and an entry whose checksum fails is ignored (and recomputed).
 """
@@ -111,7 +112,7 @@ def training_sources(package: str | os.PathLike | None = None) -> dict[str, str]
     those import, and those import in turn, whole. Each is its syntax tree without docstrings,
     written back by ``ast.unparse``.
     """
-    package = Path(package) if package is not None else PACKAGE
+    package = Path(package).expanduser() if package is not None else PACKAGE
     root = _tree(package, TRAINING_ROOT)
     kept = [s for s in root.body if not (_defines(s) and _defines(s) <= set(NOT_TRAINING_DEFINITIONS))
             and not _left_out_import(s)]
@@ -169,13 +170,14 @@ _CHECKED: dict[bytes, str] = {}  # the checksum of the package's files, by a has
 
 def library_checksum(package: str | os.PathLike | None = None) -> str:
     """A hash of every annlib module's code, docstrings and comments left out."""
-    package = Path(package) if package is not None else PACKAGE
+    package = Path(package).expanduser() if package is not None else PACKAGE
     return _hash({path.stem: _unparsed(path.read_text(encoding="utf-8")) for path in sorted(package.glob("*.py"))})
 
 
 def cache_dir() -> Path:
-    """``$ANNLIB_CACHE_DIR``, else ``~/.cache/annlib/experiments`` (a ``ValueError`` if it is a file)."""
-    path = Path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments")
+    """``$ANNLIB_CACHE_DIR`` (``~`` expanded), else ``~/.cache/annlib/experiments`` (a ``ValueError`` if it
+    is a file)."""
+    path = Path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments").expanduser()
     if path.exists() and not path.is_dir():
         raise ValueError(f"the experiment cache {path} (ANNLIB_CACHE_DIR) is a file; it must be a directory")
     return path

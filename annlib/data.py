@@ -5,6 +5,9 @@ a seeded training/validation split of the 60,000 training images and the 10,000 
 :class:`Batches` cuts a pair ``(x, y)`` into shuffled minibatches, and :func:`random_shift` moves
 digits by whole pixels (a data augmentation). The names of :mod:`annlib.mnist` are re-exported
 here (``data.ensure_mnist()``, ``data.load_mnist()``), so one import serves a chapter.
+
+Sizes, seeds and shifts may be Python's or NumPy's integers (not bools), and a ``root`` may start
+with ``~``, as everywhere in annlib.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ def random_shift(x: torch.Tensor, max_shift: int, *, generator: torch.Generator 
         raise TypeError(f"generator must be a CPU torch.Generator or None, got {generator!r}")
     if not _checks.is_int(max_shift) or not 0 <= max_shift < 28:
         raise ValueError(f"max_shift must be an integer in [0, 28), got {max_shift!r}")
+    max_shift = int(max_shift)  # a NumPy integer as the Python int it stands for
     n, m = len(x), max_shift
     if m == 0:
         return x.clone()
@@ -79,7 +83,7 @@ def train_val_split(x: torch.Tensor, y: torch.Tensor, *, val_size: int, seed: in
     _checks.check_pair((x, y), "(x, y)")
     if not _checks.is_int(val_size) or not 0 < val_size < len(x):
         raise ValueError(f"val_size must be an integer in (0, {len(x)}), got {val_size!r}")
-    _checks.check_seed(seed)
+    val_size, seed = int(val_size), _checks.check_seed(seed)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)).to(x.device)
     val, train = perm[:val_size], perm[val_size:]
     return (x[train], y[train]), (x[val], y[val])
@@ -107,9 +111,9 @@ def mnist_splits(root: str | os.PathLike | None = None, *, val_size: int = 10_00
     """MNIST as standardized features: a seeded train/validation split of the 60,000 training
     images (``train_size`` keeps only the first that many of the training part) and the 10,000
     test images, on ``device``."""
-    _checks.check_positive_int(val_size, "val_size")
-    _checks.check_positive_int(train_size, "train_size", none=True)
-    _checks.check_seed(seed)
+    val_size = _checks.check_positive_int(val_size, "val_size")
+    train_size = _checks.check_positive_int(train_size, "train_size", none=True)
+    seed = _checks.check_seed(seed)
     device = _checks.device(device)
     mnist = load_mnist(root)
     train, val = train_val_split(to_features(mnist.train_images), mnist.train_labels,
@@ -137,10 +141,10 @@ class Batches:
         _checks.check_pair((x, y), "(x, y)")
         if len(x) == 0:
             raise ValueError("cannot batch an empty dataset: x and y need at least one row")
-        _checks.check_positive_int(batch_size, "batch_size")
+        batch_size = _checks.check_positive_int(batch_size, "batch_size")
         _checks.check_flag(shuffle, "shuffle")
         _checks.check_flag(drop_last, "drop_last")
-        _checks.check_seed(seed)
+        seed = _checks.check_seed(seed)
         self.x, self.y, self.batch_size = x, y, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         self.generator = torch.Generator().manual_seed(seed)

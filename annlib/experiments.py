@@ -45,6 +45,7 @@ __all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result", "c
 log = logging.getLogger("annlib.experiments")
 
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+_TAKE_MOMENTUM = ("sgd", "rmsprop")  # the optimizers build_optimizer passes momentum to
 
 
 def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -55,7 +56,9 @@ def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}
 
 
-_is_int, _is_real = _checks.is_int, _checks.is_real  # an int that is not a bool; a finite int or float
+_is_int, _is_real = _checks.is_int, _checks.is_real  # an integer that is not a bool; a finite real number
+_NUMBERS = ("lr", "momentum", "weight_decay", "l1", "dropout", "batch_size", "epochs", "train_size", "val_size",
+            "patience", "max_shift", "seed")  # the fields that hold one number (or None)
 
 
 def _valid_lr_steps(steps, epochs: int) -> bool:
@@ -76,7 +79,16 @@ class Experiment:
     trains at that learning rate (``lr`` until the first step). ``max_shift`` > 0 trains every
     epoch on freshly shifted images (:func:`annlib.data.random_shift`, drawn from a generator
     seeded with ``seed``). A ``patience`` of at least ``epochs`` never stops a run early but
-    restores the weights of its best epoch.
+    restores the weights of its best epoch. ``momentum`` is for ``"sgd"`` and ``"rmsprop"``, the
+    optimizers that take one; with any other a momentum > 0 would be ignored, so it is an error.
+
+    Numbers may be Python's or NumPy's (``numpy.int64``, ``numpy.float32``, ...; never a bool), and
+    are stored as the Python number they stand for, so that equal numbers give equal configs, JSON
+    and cache keys: integers as ``int``; a ``numpy.float32`` (or ``float16``) as the float of its
+    shortest decimal form, the number that was typed (``numpy.float32(1e-3)`` is stored as
+    ``0.001``, not as ``float(numpy.float32(1e-3))`` = 0.0010000000474974513); a ``numpy.float64``
+    and any other real number as ``float(value)``, exactly. A Python ``int`` in a float field
+    stays an ``int`` (``lr=1`` is not ``lr=1.0``: their JSON differs).
     """
 
     optimizer: str = "adam"
@@ -143,6 +155,17 @@ class Experiment:
         if self.nesterov and not (self.optimizer == "sgd" and self.momentum > 0):
             raise ValueError(f"nesterov needs optimizer='sgd' and momentum > 0, got optimizer={self.optimizer!r} "
                              f"and momentum={self.momentum!r}")
+        if self.momentum > 0 and self.optimizer not in _TAKE_MOMENTUM:
+            adam = " (Adam's β₁ = 0.9, torch's default, already averages the gradients)" \
+                if self.optimizer in ("adam", "adamw") else ""
+            raise ValueError(f"momentum={self.momentum!r} would be ignored: optimizer={self.optimizer!r} takes no "
+                             f"momentum, only {' and '.join(map(repr, _TAKE_MOMENTUM))} do{adam}; set momentum=0, or "
+                             "choose one of those")
+        for name in _NUMBERS:  # the Python number each stands for: np.float32(1e-3) is 0.001
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _checks.as_number(getattr(self, name)))
+        object.__setattr__(self, "hidden", tuple(int(width) for width in self.hidden))
+        object.__setattr__(self, "lr_steps", tuple((int(epoch), _checks.as_number(lr)) for epoch, lr in self.lr_steps))
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace; the basis of the cache key."""

@@ -8,13 +8,21 @@ the losses reject shapes that would broadcast silently and targets the formula d
 Notes
 -----
 Bad arguments raise at the boundary, naming the bad value and what is valid: TypeError for a
-non-tensor, a bool or complex tensor, an integer ``input`` or ``logits`` of a loss, or a ``dim``
-or ``keepdim`` of the wrong type; ValueError for a ``dim`` out of range, an unknown
+non-tensor, a complex tensor, an integer or bool tensor where torch takes none (below), an
+integer ``input`` or ``logits`` of a loss, or a ``dim`` (Python's or NumPy's integer, not a
+bool) or ``keepdim`` of the wrong type; ValueError for a ``dim`` out of range, an unknown
 ``reduction`` or a shape the formula does not allow. Other inputs give exactly what torch gives
 (``tests/test_bad_inputs_core.py`` checks it): NaN and ±inf propagate as in torch; an empty
 tensor gives an empty result, ``logsumexp`` over an empty ``dim`` gives -inf, and a "mean" over
-no elements gives nan; integer tensors are accepted by the activations and ``logsumexp``
-(the result is floating point, as in torch, except :func:`relu`, which keeps the dtype).
+no elements gives nan.
+
+Integer and bool tensors are treated as torch treats them. :func:`sigmoid`, :func:`tanh` and
+:func:`logsumexp` convert them to torch's default floating-point dtype (float32 unless
+``torch.set_default_dtype`` changed it) before any arithmetic, so the result is that dtype, as
+in torch; computed on the integers themselves, ``-x`` of a uint8 tensor would wrap around (−1 is
+255) and give wrong numbers. :func:`relu` keeps an integer dtype and rejects bool, as torch
+does. :func:`softmax`, :func:`log_softmax` and the ``weight`` of :func:`cross_entropy` must be
+floating point (a TypeError), because torch rejects integers there too.
 """
 
 from __future__ import annotations
@@ -32,8 +40,17 @@ __all__ = [
 _REDUCTIONS = ("none", "mean", "sum")
 
 
+def _to_floating(x: object) -> Tensor:
+    """``x``, checked to be a tensor of real numbers or bools, in torch's default floating-point
+    dtype if it is not floating point already (as ``torch.sigmoid`` converts it)."""
+    _checks.check_tensor(x, "x")
+    if x.is_complex():
+        raise TypeError(f"x must be a tensor of real numbers (floating point, integer or bool), got dtype {x.dtype}")
+    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+
+
 def _check_dim(x: Tensor, dim: object) -> None:
-    if isinstance(dim, bool) or not isinstance(dim, int):
+    if not _checks.is_int(dim):  # Python's or NumPy's integers, not bools
         raise TypeError(f"dim must be an int, got {dim!r}")
     n = max(x.dim(), 1)  # like torch, a 0-d tensor accepts dim 0 and -1
     if not -n <= dim < n:
@@ -65,7 +82,7 @@ def _check_classification(logits: Tensor, target: Tensor, weight: Tensor | None)
         raise ValueError(f"target[{i}] = {int(target[i])} is not a class index in [0, {c})")
     if weight is None:
         return torch.ones(c, dtype=logits.dtype, device=logits.device)
-    _checks.check_tensor(weight, "weight", "real")
+    _checks.check_tensor(weight, "weight", "floating")  # as in torch: -w of uint8 weights would wrap around
     if weight.shape != (c,):
         raise ValueError(f"weight must have shape (C,) = ({c},), got {tuple(weight.shape)}")
     return weight
@@ -116,7 +133,7 @@ def sigmoid(x: Tensor) -> Tensor:
     --------
     torch.sigmoid : the oracle.
     """
-    _checks.check_tensor(x, "x", "real")
+    x = _to_floating(x)  # checked; integers and bools become floats first, as in torch
     positive = x >= 0
     e = torch.exp(torch.where(positive, -x, x))  # e = e^{−|x|} ∈ (0, 1]
     return torch.where(positive, 1 / (1 + e), e / (1 + e))  # σ = 1/(1+e^{−x}) or e^{x}/(1+e^{x})
@@ -140,7 +157,7 @@ def tanh(x: Tensor) -> Tensor:
     --------
     torch.tanh : the oracle.
     """
-    _checks.check_tensor(x, "x", "real")
+    x = _to_floating(x)  # checked; integers and bools become floats first, as in torch
     positive = x >= 0
     minus_2abs = torch.where(positive, -2 * x, 2 * x)  # −2|x| ≤ 0
     t = -torch.expm1(minus_2abs) / (1 + torch.exp(minus_2abs))  # tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|})
@@ -183,7 +200,7 @@ def logsumexp(x: Tensor, dim: int, *, keepdim: bool = False) -> Tensor:
     --------
     torch.logsumexp : the oracle.
     """
-    _checks.check_tensor(x, "x", "real")
+    x = _to_floating(x)  # checked; integers and bools become floats first, as in torch
     _check_dim(x, dim)
     _checks.check_flag(keepdim, "keepdim")
     m = _max(x, dim)
@@ -208,7 +225,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
     --------
     torch.softmax : the oracle.
     """
-    _checks.check_tensor(x, "x", "real")
+    _checks.check_tensor(x, "x", "floating")
     _check_dim(x, dim)
     e = torch.exp(x - _max(x, dim))  # e^{zᵢ − m}
     return e / e.sum(dim, keepdim=True)  # yᵢ = e^{zᵢ} / Σⱼ e^{zⱼ}
@@ -230,7 +247,7 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     --------
     torch.log_softmax : the oracle.
     """
-    _checks.check_tensor(x, "x", "real")
+    _checks.check_tensor(x, "x", "floating")
     _check_dim(x, dim)
     z = x - _max(x, dim)  # shift so the largest logit is 0
     return z - logsumexp(z, dim, keepdim=True)  # log yᵢ = zᵢ − log Σⱼ e^{zⱼ}

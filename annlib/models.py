@@ -2,15 +2,17 @@
 
 Bad arguments raise at the boundary, naming the bad value and what is valid: an unknown
 activation name or a size or dropout out of range is a ValueError, a wrong type a TypeError.
+Sizes and dropout may be Python's or NumPy's numbers (not bools).
 """
 
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Iterable, Sequence
 
 from torch import nn
+
+from annlib import _checks
 
 __all__ = ["ACTIVATIONS", "activation", "mlp", "count_parameters"]
 
@@ -60,7 +62,7 @@ def mlp(sizes: Sequence[int], *, activation: str | nn.Module | type[nn.Module] =
     )
     """
     sizes = _checked_sizes(sizes)
-    _check_dropout(dropout)
+    dropout = _checked_dropout(dropout)
     _make_activation(activation)  # validate even when there is no hidden layer
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -76,17 +78,17 @@ def _checked_sizes(sizes: object) -> list[int]:
     if isinstance(sizes, str) or not isinstance(sizes, Iterable):
         raise TypeError(f"sizes must be a list of layer sizes such as [784, 128, 10], got {sizes!r}")
     sizes = list(sizes)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
-                             for s in sizes):
+    if len(sizes) < 2 or any(not _checks.is_int(s) or s < 1 for s in sizes):
         raise ValueError(f"sizes must be at least two positive integers, got {sizes}")
     return [int(s) for s in sizes]
 
 
-def _check_dropout(p: object) -> None:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+def _checked_dropout(p: object) -> float:
+    if not _checks.is_number(p):
         raise TypeError(f"dropout must be a float in [0, 1), got {p!r}")
     if not 0.0 <= p < 1.0:  # NaN fails too
         raise ValueError(f"dropout must be in [0, 1), got {p}")
+    return _checks.as_number(p)
 
 
 def _make_activation(spec: str | nn.Module | type[nn.Module]) -> nn.Module:

@@ -11,16 +11,23 @@ Notes
 -----
 Constructors reject bad hyperparameters as torch does, with the value in the message, and are
 stricter in places: every number must be finite (torch accepts ``lr=inf``), ``dampening`` must
-be in [0, 1] and flags must be bools (torch checks neither), the settings of each param group
-are checked too (torch checks only the constructor's), and ``params`` must be a non-empty
-iterable of tensors or dicts (a model, not ``model.parameters()``, is a TypeError). ``step()``
-checks nothing per parameter: a NaN or infinite gradient reaches the weights exactly as in torch.
+be in [0, 1] and flags must be bools (torch checks neither), ``momentum`` must be below 1
+(torch accepts 9, meant as 0.9, and the steps then grow without bound), the settings of each
+param group are checked too (torch checks only the constructor's), a param group may hold only
+``params`` and the optimizer's own settings (torch keeps a misspelled ``"lrr"`` silently, and
+the group trains at the default ``lr``; the bookkeeping keys torch writes itself,
+``initial_lr`` and ``param_names``, are allowed), and ``params`` must be a non-empty iterable of
+tensors or dicts (a model, not ``model.parameters()``, is a TypeError). ``step()`` checks
+nothing per parameter: a NaN or infinite gradient reaches the weights exactly as in torch.
+
+Numbers follow annlib's one rule: Python's and NumPy's integers and reals are accepted (bools
+are not) and stored as the Python float they stand for; a ``numpy.float32`` is read as the
+decimal it prints (``numpy.float32(0.9)`` is 0.9, where torch would use 0.8999999761581421).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -28,26 +35,33 @@ import torch
 from torch import Tensor
 from torch.optim.optimizer import ParamsT
 
+from annlib import _checks
+
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam"]
 
 
 # Each hyperparameter's name in messages (torch's) and the values it may take.
 _RULES = {
     "lr": ("learning rate", ">= 0"), "lr_decay": ("lr_decay", ">= 0"),
-    "momentum": ("momentum", ">= 0"), "dampening": ("dampening", "in [0, 1]"),
+    "momentum": ("momentum", "in [0, 1)"), "dampening": ("dampening", "in [0, 1]"),
     "alpha": ("alpha", "in [0, 1)"), "eps": ("epsilon", "> 0"),
     "weight_decay": ("weight_decay", ">= 0"),
     "initial_accumulator_value": ("initial_accumulator_value", ">= 0"),
 }
 _FLAGS = ("nesterov", "centered", "amsgrad")
+_TORCH_KEYS = ("params", "initial_lr", "param_names")  # what torch itself writes into a param group
 
 
 def _checked(name: str, value: object, rule: str) -> float:
     """Return ``value`` as a float if it is a finite real number obeying ``rule``; raise otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not _checks.is_number(value):  # Python's and NumPy's reals, not bools
         raise TypeError(f"Invalid {name}: {value!r} is a {type(value).__name__}, expected a float")
-    x = float(value)
+    x = float(_checks.as_number(value))
     ok = {">= 0": x >= 0, "> 0": x > 0, "in [0, 1)": 0 <= x < 1, "in [0, 1]": 0 <= x <= 1}[rule]
+    if name == "momentum" and x >= 1 and not math.isinf(x):
+        raise ValueError(f"Invalid momentum: {value} (must be in [0, 1), e.g. 0.9; annlib is stricter than torch, "
+                         "which accepts it, but with momentum >= 1 no gradient is ever forgotten and the steps "
+                         "grow without bound)")
     if not ok:  # NaN fails every rule
         raise ValueError(f"Invalid {name}: {value} (must be {rule})")
     if math.isinf(x):
@@ -55,11 +69,17 @@ def _checked(name: str, value: object, rule: str) -> float:
     return x
 
 
-def _checked_group(defaults: dict[str, Any], group: object) -> dict[str, Any]:
+def _checked_group(defaults: dict[str, Any], group: object, optimizer: str | None = None) -> dict[str, Any]:
     """A param group with the defaults filled in, every hyperparameter checked as torch checks
-    the constructor's (torch does not check a group's own settings), and numbers as floats."""
+    the constructor's (torch does not check a group's own settings), and numbers as floats.
+    With ``optimizer`` (its name), a key that is not one of its settings is an error: torch keeps
+    it silently, and the group would train with the default of the setting meant."""
     if not isinstance(group, Mapping):
         raise TypeError(f"a param group must be a dict with a 'params' key, got {type(group).__name__}")
+    if optimizer is not None and (unknown := sorted(set(group) - set(defaults) - set(_TORCH_KEYS), key=str)):
+        raise ValueError(f"param group key(s) {unknown} are not settings of {optimizer}: its param groups take "
+                         f"'params' and {', '.join(map(repr, defaults))} (torch would keep the unknown key and "
+                         "train the group with the default); check the spelling")
     group = {**defaults, **group}
     for key, (name, rule) in _RULES.items():
         if key in group:
@@ -122,7 +142,8 @@ class SGD(torch.optim.Optimizer):
     lr : float, default 1e-3
         Learning rate α.
     momentum, dampening : float, default 0
-        β and τ; with β = 0 this is plain SGD, w ← w − α·g, and keeps no state.
+        β in [0, 1) and τ in [0, 1]; with β = 0 this is plain SGD, w ← w − α·g, and keeps no
+        state. annlib rejects β ≥ 1 (9 meant as 0.9), which torch accepts.
     weight_decay : float, default 0
         L2 penalty λ, added to the gradient.
     nesterov : bool, default False
@@ -149,7 +170,7 @@ class SGD(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a param group, with its settings (its own or the defaults) checked."""
-        super().add_param_group(_checked_group(self.defaults, param_group))
+        super().add_param_group(_checked_group(self.defaults, param_group, type(self).__name__))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
@@ -228,7 +249,7 @@ class Adagrad(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a param group, with its settings (its own or the defaults) checked."""
-        super().add_param_group(_checked_group(self.defaults, param_group))
+        super().add_param_group(_checked_group(self.defaults, param_group, type(self).__name__))
 
     def _init_state(self, w: Tensor) -> None:
         self.state[w]["step"] = _zero_step()
@@ -283,7 +304,8 @@ class RMSprop(torch.optim.Optimizer):
     weight_decay : float, default 0
         L2 penalty λ, added to the gradient.
     momentum : float, default 0
-        μ: accumulate b ← μb + g/(√v + ε) in ``momentum_buffer`` (b₀ = 0); w ← w − αb.
+        μ in [0, 1): accumulate b ← μb + g/(√v + ε) in ``momentum_buffer`` (b₀ = 0); w ← w − αb.
+        annlib rejects μ ≥ 1, which torch accepts.
     centered : bool, default False
         Track ``grad_avg`` ḡ ← βḡ + (1 − β)g and divide by √(v − ḡ²), the spread of g.
 
@@ -308,7 +330,7 @@ class RMSprop(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a param group, with its settings (its own or the defaults) checked."""
-        super().add_param_group(_checked_group(self.defaults, param_group))
+        super().add_param_group(_checked_group(self.defaults, param_group, type(self).__name__))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
@@ -399,7 +421,7 @@ class Adam(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a param group, with its settings (its own or the defaults) checked."""
-        super().add_param_group(_checked_group(self.defaults, param_group))
+        super().add_param_group(_checked_group(self.defaults, param_group, type(self).__name__))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:

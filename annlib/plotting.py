@@ -139,7 +139,7 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = 10) -> Cali
     """
     _checks.check_type(probs, "probs", torch.Tensor, "a float tensor of shape (N, C)")
     _checks.check_type(y, "y", torch.Tensor, "an integer tensor of shape (N,)")
-    _checks.check_positive_int(bins, "bins")
+    bins = _checks.check_positive_int(bins, "bins")
     if probs.dim() != 2 or not probs.is_floating_point() or len(probs) == 0:
         raise ValueError(f"probs must be a non-empty float tensor of shape (N, C), got {probs.dtype} "
                          f"of shape {tuple(probs.shape)}")

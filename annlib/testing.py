@@ -8,7 +8,8 @@ Notes
 A disagreement is an AssertionError (these are assertions). Arguments that cannot be compared at
 all are a TypeError or ValueError naming the bad value and what is valid: a non-tensor or
 non-float input, a dtype without :data:`TOLERANCES`, a function whose output is not a tensor
-computed from the inputs, parameter dicts with different names, a negative or NaN ``rtol``.
+computed from the inputs, parameter dicts with different names, a negative, NaN or bool
+``rtol`` (Python's and NumPy's reals are accepted).
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ def assert_same_state(params_a: Mapping[str, torch.Tensor], params_b: Mapping[st
     if params_a.keys() != params_b.keys():
         raise ValueError(f"params_a and params_b must name the same parameters, got "
                          f"{sorted(params_a)} and {sorted(params_b)}")
-    _checks.check_type(rtol, "rtol", (int, float), "a float >= 0")
+    if not _checks.is_number(rtol):  # Python's or NumPy's, not a bool
+        raise TypeError(f"rtol must be a float >= 0, got {type(rtol).__name__} {rtol!r}")
     if not rtol >= 0:  # NaN fails too
         raise ValueError(f"rtol must be >= 0, got {rtol}")
     for name in params_a:

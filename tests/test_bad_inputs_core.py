@@ -49,7 +49,10 @@ Y = torch.tensor([0, 2])
 P = torch.tensor([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]], dtype=torch.float64)
 TENSOR = "must be a torch.Tensor"
 REAL = "must be a tensor of real numbers (floating point or integer), got dtype"
-FLOAT = "must be a tensor of floating-point numbers, got dtype torch.int64"
+REAL_OR_BOOL = "must be a tensor of real numbers (floating point, integer or bool), got dtype"
+FLOATING = "must be a tensor of floating-point numbers, got dtype"
+FLOAT = f"{FLOATING} torch.int64"
+CONVERT = "convert it first, e.g. with .float()"
 REDUCTIONS = "is not one of 'none', 'mean', 'sum'"
 
 FUNCTIONAL_ERRORS = []
@@ -62,11 +65,12 @@ for _name in ["sigmoid", "tanh", "relu"]:
              "array([1., 2.])", id=f"{_name}-ndarray"),
         case(lambda f=_f: f("x"), TypeError, f"x {TENSOR}", "got str 'x'", id=f"{_name}-str"),
         case(lambda f=_f: f(1.5), TypeError, f"x {TENSOR}", "got float 1.5", id=f"{_name}-float"),
-        case(lambda f=_f: f(torch.tensor([True])), TypeError, f"x {REAL} torch.bool",
-             id=f"{_name}-bool-tensor"),
-        case(lambda f=_f: f(torch.tensor([1 + 1j])), TypeError, f"x {REAL} torch.complex64",
-             id=f"{_name}-complex-tensor"),
+        case(lambda f=_f: f(torch.tensor([1 + 1j])), TypeError,
+             f"x {REAL if _name == 'relu' else REAL_OR_BOOL} torch.complex64", id=f"{_name}-complex-tensor"),
     ]
+FUNCTIONAL_ERRORS += [  # torch.relu rejects bools too; sigmoid and tanh take them (as torch does)
+    case(lambda: functional.relu(torch.tensor([True])), TypeError, f"x {REAL} torch.bool", id="relu-bool-tensor"),
+]
 for _name in ["softmax", "log_softmax", "logsumexp"]:
     _f = getattr(functional, _name)
     FUNCTIONAL_ERRORS += [
@@ -81,8 +85,15 @@ for _name in ["softmax", "log_softmax", "logsumexp"]:
         case(lambda f=_f: f(X, 1.0), TypeError, "dim must be an int, got 1.0", id=f"{_name}-float-dim"),
         case(lambda f=_f: f(X, None), TypeError, "dim must be an int, got None", id=f"{_name}-dim-none"),
         case(lambda f=_f: f(X, "1"), TypeError, "dim must be an int, got '1'", id=f"{_name}-str-dim"),
-        case(lambda f=_f: f(torch.tensor([True, False]), 0), TypeError, f"x {REAL} torch.bool",
-             id=f"{_name}-bool-tensor"),
+        case(lambda f=_f: f(X, True), TypeError, "dim must be an int, got True", id=f"{_name}-bool-dim"),
+        case(lambda f=_f: f(X, np.True_), TypeError, "dim must be an int, got np.True_", id=f"{_name}-numpy-bool-dim"),
+    ]
+for _name in ["softmax", "log_softmax"]:  # torch rejects integers and bools here: so does annlib
+    _f = getattr(functional, _name)
+    FUNCTIONAL_ERRORS += [
+        case(lambda f=_f, d=_dtype: f(torch.tensor([1, 0]).to(d), 0), TypeError,
+             f"x {FLOATING} {_dtype}; {CONVERT}", id=f"{_name}-{str(_dtype)[6:]}-tensor")
+        for _dtype in (torch.uint8, torch.int64, torch.bool)
     ]
 FUNCTIONAL_ERRORS += [
     case(lambda: functional.logsumexp(X, 1, keepdim="no"), TypeError,
@@ -139,7 +150,11 @@ FUNCTIONAL_ERRORS += [
     case(lambda: functional.cross_entropy(X, Y, weight=[1.0, 1.0, 1.0]), TypeError,
          f"weight {TENSOR}", "got list", id="cross_entropy-list-weight"),
     case(lambda: functional.cross_entropy(X, Y, weight=torch.ones(3, dtype=torch.bool)), TypeError,
-         f"weight {REAL} torch.bool", id="cross_entropy-bool-weight"),
+         f"weight {FLOATING} torch.bool; {CONVERT}", id="cross_entropy-bool-weight"),
+    case(lambda: functional.cross_entropy(X, Y, weight=torch.tensor([1, 2, 1], dtype=torch.uint8)), TypeError,
+         f"weight {FLOATING} torch.uint8; {CONVERT}", id="cross_entropy-uint8-weight"),  # torch rejects it too
+    case(lambda: functional.cross_entropy(X, Y, weight=torch.ones(3, dtype=torch.long)), TypeError,
+         f"weight {FLOAT}; {CONVERT}", id="cross_entropy-int64-weight"),
     case(lambda: functional.cross_entropy(X, Y, reduction="batchmean"), ValueError,
          f"reduction='batchmean' {REDUCTIONS}", id="cross_entropy-batchmean"),
     case(lambda: functional.cross_entropy(X, Y, reduction="Mean"), ValueError,
@@ -182,6 +197,7 @@ EMPTY = torch.zeros(0, dtype=torch.float64)
 EMPTY_ROWS, EMPTY_COLS = torch.zeros(0, 3, dtype=torch.float64), torch.zeros(3, 0, dtype=torch.float64)
 NO_CLASSES = torch.zeros(0, dtype=torch.long)
 ODD = t(NAN, INF, -INF, 0.0, -1.0, 2.0)  # NaN, ±inf and ordinary numbers together
+U8 = torch.tensor([0, 1, 3, 128, 255], dtype=torch.uint8)
 ROWS = t([1.0, NAN, 0.0], [INF, 0.0, 1.0], [-INF, -INF, -INF], [INF, INF, 0.0], [-INF, 0.0, 1.0])
 
 
@@ -196,7 +212,11 @@ for _name, _oracle in [("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("relu"
         pair(_f, _oracle, ODD, id=f"{_name}-nan-and-inf"),
         pair(_f, _oracle, EMPTY, id=f"{_name}-empty"),
         pair(_f, _oracle, torch.tensor([-3, 0, 2]), id=f"{_name}-integer-tensor"),
+        pair(_f, _oracle, U8, id=f"{_name}-uint8-tensor"),  # converted before -x, which would wrap around
+        pair(_f, _oracle, torch.tensor([-2**63, 2**63 - 1]), id=f"{_name}-int64-extremes"),
     ]
+    if _name != "relu":  # torch.relu rejects bools (a case of FUNCTIONAL_ERRORS)
+        FUNCTIONAL_DEFINED += [pair(_f, _oracle, torch.tensor([True, False]), id=f"{_name}-bool-tensor")]
 for _name, _oracle in [("softmax", torch.softmax), ("log_softmax", torch.log_softmax),
                        ("logsumexp", torch.logsumexp)]:
     _f = getattr(functional, _name)
@@ -209,6 +229,9 @@ for _name, _oracle in [("softmax", torch.softmax), ("log_softmax", torch.log_sof
     ]
 FUNCTIONAL_DEFINED += [
     pair(functional.logsumexp, torch.logsumexp, torch.tensor([[1, 2], [3, 4]]), 1, id="logsumexp-integer"),
+    pair(functional.logsumexp, torch.logsumexp, U8, 0, id="logsumexp-uint8"),  # x − max(x) would wrap around
+    pair(functional.logsumexp, torch.logsumexp, torch.tensor([[True, False], [False, False]]), 1,
+         id="logsumexp-bool"),
 ]
 for _name in ["l1_loss", "mse_loss"]:
     _f, _oracle = getattr(functional, _name), getattr(F, _name)
@@ -295,8 +318,15 @@ for _name in ["Adagrad", "RMSprop", "Adam"]:
         hyper(_name, dict(eps=NAN), ValueError, "Invalid epsilon: nan (must be > 0)", torch_too=True),
     ]
 OPTIM_HYPER += [
-    hyper("SGD", dict(momentum=-0.9), ValueError, "Invalid momentum: -0.9 (must be >= 0)", torch_too=True),
-    hyper("SGD", dict(momentum=NAN), ValueError, "Invalid momentum: nan (must be >= 0)", torch_too=False),
+    hyper("SGD", dict(momentum=-0.9), ValueError, "Invalid momentum: -0.9 (must be in [0, 1))", torch_too=True),
+    hyper("SGD", dict(momentum=NAN), ValueError, "Invalid momentum: nan (must be in [0, 1))", torch_too=False),
+    hyper("SGD", dict(momentum=9), ValueError, "Invalid momentum: 9 (must be in [0, 1), e.g. 0.9;",
+          "stricter than torch, which accepts it", "steps grow without bound", torch_too=False),
+    hyper("SGD", dict(momentum=1.0), ValueError, "Invalid momentum: 1.0 (must be in [0, 1)", torch_too=False),
+    hyper("SGD", dict(momentum=INF), ValueError, "Invalid momentum: inf (must be in [0, 1))", torch_too=None),
+    hyper("SGD", dict(lr=np.True_), TypeError, "Invalid learning rate: np.True_ is a bool, expected a float",
+          torch_too=None),
+    hyper("SGD", dict(lr=np.float32(NAN)), ValueError, "Invalid learning rate: nan (must be >= 0)", torch_too=None),
     hyper("SGD", dict(momentum=0.9, dampening=-0.1), ValueError,
           "Invalid dampening: -0.1 (must be in [0, 1])", torch_too=False),
     hyper("SGD", dict(momentum=0.9, dampening=1.5), ValueError,
@@ -317,7 +347,9 @@ OPTIM_HYPER += [
     hyper("RMSprop", dict(alpha=1.0), ValueError, "Invalid alpha: 1.0 (must be in [0, 1))", torch_too=False),
     hyper("RMSprop", dict(alpha=-0.1), ValueError, "Invalid alpha: -0.1 (must be in [0, 1))", torch_too=True),
     hyper("RMSprop", dict(alpha=NAN), ValueError, "Invalid alpha: nan (must be in [0, 1))", torch_too=True),
-    hyper("RMSprop", dict(momentum=-0.5), ValueError, "Invalid momentum: -0.5 (must be >= 0)", torch_too=True),
+    hyper("RMSprop", dict(momentum=-0.5), ValueError, "Invalid momentum: -0.5 (must be in [0, 1))", torch_too=True),
+    hyper("RMSprop", dict(momentum=9.0), ValueError, "Invalid momentum: 9.0 (must be in [0, 1), e.g. 0.9;",
+          "stricter than torch", torch_too=False),
     hyper("RMSprop", dict(centered="no"), TypeError, "Invalid centered: 'no' (must be True or False)",
           torch_too=False),
     hyper("Adam", dict(betas=(1.0, 0.999)), ValueError,
@@ -391,6 +423,30 @@ OPTIM_ERRORS += [
          "Invalid alpha: 1.0 (must be in [0, 1))", id="RMSprop-group-alpha-1"),
     case(lambda: optim.Adagrad([{"params": [_w()], "eps": 0}]), ValueError,
          "Invalid epsilon: 0 (must be > 0)", id="Adagrad-group-zero-eps"),
+    case(lambda: optim.SGD([{"params": [_w()], "momentum": 9}], momentum=0.9), ValueError,
+         "Invalid momentum: 9 (must be in [0, 1), e.g. 0.9", id="SGD-group-momentum-9"),
+]
+GROUP_KEYS = {  # what each optimizer's param groups take, besides 'params'
+    "SGD": "'lr', 'momentum', 'dampening', 'weight_decay', 'nesterov'",
+    "Adagrad": "'lr', 'lr_decay', 'eps', 'weight_decay', 'initial_accumulator_value'",
+    "RMSprop": "'lr', 'momentum', 'alpha', 'eps', 'centered', 'weight_decay'",
+    "Adam": "'lr', 'betas', 'eps', 'weight_decay', 'amsgrad'",
+}
+for _name, (_cls, _) in CLASSES.items():
+    OPTIM_ERRORS += [
+        case(lambda c=_cls: c([{"params": [_w()], "lrr": 0.1}]), ValueError,
+             f"param group key(s) ['lrr'] are not settings of {_name}: its param groups take 'params' and "
+             f"{GROUP_KEYS[_name]} (torch would keep the unknown key", "check the spelling",
+             id=f"{_name}-group-misspelled-key"),
+        case(lambda c=_cls: c([_w()]).add_param_group({"params": [_w()], "learning_rate": 0.1, "Lr": 1}), ValueError,
+             f"param group key(s) ['Lr', 'learning_rate'] are not settings of {_name}",
+             id=f"{_name}-added-group-unknown-keys"),
+    ]
+OPTIM_ERRORS += [
+    case(lambda: optim.Adam([{"params": [_w()], "momentum": 0.9}]), ValueError,
+         "param group key(s) ['momentum'] are not settings of Adam", "'betas'", id="Adam-group-momentum"),
+    case(lambda: optim.SGD([{"params": [_w()], "betas": (0.9, 0.99)}]), ValueError,
+         "param group key(s) ['betas'] are not settings of SGD", id="SGD-group-betas"),
 ]
 
 
@@ -399,6 +455,28 @@ OPTIM_ERRORS += [
 def test_optimizer_rejects(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("name", CLASSES)
+def test_torch_keeps_an_unknown_group_key_silently_annlib_names_it(name):
+    """The difference the optim docstring states: torch trains the group at the default lr."""
+    ours, theirs = CLASSES[name]
+    opt = theirs([{"params": [_w()], "lrr": 0.5}], lr=0.01)
+    assert opt.param_groups[0]["lrr"] == 0.5 and opt.param_groups[0]["lr"] == 0.01
+    with pytest.raises(ValueError, match="not settings of"):
+        ours([{"params": [_w()], "lrr": 0.5}], lr=0.01)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("name", CLASSES)
+def test_the_group_keys_torch_writes_itself_are_accepted(name):
+    """A scheduler's ``initial_lr`` (needed to resume one) and torch's ``param_names``."""
+    w = nn.Parameter(torch.zeros(2))
+    opt = CLASSES[name][0]([{"params": [w], "initial_lr": 0.1, "param_names": ["w"]}], lr=0.1)
+    torch.optim.lr_scheduler.StepLR(opt, step_size=1, last_epoch=0)  # resuming needs initial_lr
+    named = CLASSES[name][0](nn.Linear(2, 1).named_parameters())
+    assert named.param_groups[0]["param_names"] == ["weight", "bias"]
 
 
 @pytest.mark.bad_input
@@ -470,6 +548,9 @@ MODELS_ERRORS = [
     case(lambda: models.mlp([784, 2.5, 10]), ValueError, SIZES, "[784, 2.5, 10]", id="mlp-float-size"),
     case(lambda: models.mlp([784, NAN]), ValueError, SIZES, "[784, nan]", id="mlp-nan-size"),
     case(lambda: models.mlp([784, True]), ValueError, SIZES, "[784, True]", id="mlp-bool-size"),
+    case(lambda: models.mlp([784, np.True_]), ValueError, SIZES, "[784, np.True_]", id="mlp-numpy-bool-size"),
+    case(lambda: models.mlp([784, np.float64(10)]), ValueError, SIZES, "[784, np.float64(10.0)]",
+         id="mlp-numpy-float-size"),
     case(lambda: models.mlp([784, "10"]), ValueError, SIZES, "[784, '10']", id="mlp-str-size"),
     case(lambda: models.mlp([4, 3, 2], activation="relu6"), ValueError, "unknown activation 'relu6'",
          VALID_ACTIVATIONS, id="mlp-unknown-activation"),
@@ -489,6 +570,10 @@ MODELS_ERRORS = [
          id="mlp-none-dropout"),
     case(lambda: models.mlp([4, 3, 2], dropout=True), TypeError, "dropout must be a float in [0, 1), got True",
          id="mlp-bool-dropout"),
+    case(lambda: models.mlp([4, 3, 2], dropout=np.True_), TypeError, "dropout must be a float in [0, 1), got np.True_",
+         id="mlp-numpy-bool-dropout"),
+    case(lambda: models.mlp([4, 3, 2], dropout=np.float32(NAN)), ValueError,
+         "dropout must be in [0, 1), got nan", id="mlp-numpy-nan-dropout"),
     case(lambda: models.mlp([4, 3, 2], dropout=-0.1), ValueError, "dropout must be in [0, 1), got -0.1",
          id="mlp-negative-dropout"),
     case(lambda: models.mlp([4, 3, 2], dropout=1.0), ValueError, "dropout must be in [0, 1), got 1.0",
@@ -596,6 +681,10 @@ PLOTTING_ERRORS = [
          "each label in names must be a str, got int 3", id="plot_autograd_graph-int-label"),
     case(lambda: plotting.plot_autograd_graph(graph()[1], ax="top"), TypeError, AXES, "str 'top'",
          id="plot_autograd_graph-str-ax"),
+    case(lambda: plotting.calibration(torch.full((2, 2), 0.5), torch.tensor([0, 1]), bins=np.True_), ValueError,
+         "bins must be a positive integer, got np.True_", id="calibration-numpy-bool-bins"),
+    case(lambda: plotting.calibration(torch.full((2, 2), 0.5), torch.tensor([0, 1]), bins=np.float64(10)), ValueError,
+         "bins must be a positive integer, got np.float64(10.0)", id="calibration-numpy-float-bins"),
 ]
 
 
@@ -716,6 +805,12 @@ TESTING_ERRORS = [
          "rtol must be >= 0, got nan", id="assert_same_state-nan-rtol"),
     case(lambda: same_state(rtol="1e-6"), TypeError,
          "rtol must be a float >= 0, got str '1e-6'", id="assert_same_state-str-rtol"),
+    case(lambda: same_state(rtol=True), TypeError,
+         "rtol must be a float >= 0, got bool True", id="assert_same_state-bool-rtol"),
+    case(lambda: same_state(rtol=np.False_), TypeError,
+         "rtol must be a float >= 0, got bool np.False_", id="assert_same_state-numpy-bool-rtol"),
+    case(lambda: same_state(rtol=np.float32(NAN)), ValueError,
+         "rtol must be >= 0, got nan", id="assert_same_state-numpy-nan-rtol"),
 ]
 
 

