@@ -160,7 +160,7 @@ def evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn = F.cross_entropy,
     """
     _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
     _checks.check_pair(data, "data", nonempty=True, finite=True)
-    _checks.check_positive_int(batch_size, "batch_size")
+    batch_size = _checks.check_positive_int(batch_size, "batch_size")
     _check_loss_fn(loss_fn)
     metrics = _check_metrics(metrics)
     device = next(model.parameters(), torch.empty(0)).device
@@ -263,27 +263,28 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     _checks.check_type(model, "model", nn.Module, "a torch.nn.Module")
     _checks.check_type(optimizer, "optimizer", torch.optim.Optimizer, "a torch.optim.Optimizer")
     _fitcheck.check_optimizer(model, optimizer)
-    _checks.check_positive_int(epochs, "epochs")
-    _checks.check_positive_int(batch_size, "batch_size")
+    epochs = _checks.check_positive_int(epochs, "epochs")
+    batch_size = _checks.check_positive_int(batch_size, "batch_size")
     _checks.check_pair(train_data, "train_data", nonempty=True, finite=True)
     for name, pair in (("val_data", val_data), ("test_data", test_data)):
         if pair is not None:
             _checks.check_pair(pair, name, nonempty=True, finite=True)
     if patience is not None:
-        _checks.check_positive_int(patience, "patience")
+        patience = _checks.check_positive_int(patience, "patience")
         if val_data is None:
             raise ValueError(f"early stopping (patience={patience!r}) needs val_data")
     if not _checks.is_real(l1) or l1 < 0:
         raise ValueError(f"l1 must be a finite number >= 0, got {l1!r}")
+    l1 = _checks.as_number(l1)
     _check_loss_fn(loss_fn)
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable, got {augment!r}")
-    lr_steps = dict(lr_steps or {})
-    for step_epoch, lr in lr_steps.items():
+    for step_epoch, lr in dict(lr_steps or {}).items():
         if not _checks.is_int(step_epoch) or not 1 <= step_epoch <= epochs:
             raise ValueError(f"lr_steps epochs must be integers in [1, {epochs}], got {step_epoch!r}")
         if not (_checks.is_real(lr) and lr > 0):
             raise ValueError(f"lr_steps learning rates must be positive and finite, got {lr!r}")
+    lr_steps = {int(e): _checks.as_number(lr) for e, lr in dict(lr_steps or {}).items()}  # Python numbers
     metrics = _check_metrics(metrics)
     device = _checks.device(device) if device is not None else default_device()
     model.to(device)

@@ -179,8 +179,6 @@ def test_fit_with_a_numpy_lr_steps_epoch_gives_the_history_of_the_python_number(
     assert _fit(**FIT, lr_steps={np.int64(2): 0.01}) == _fit(**FIT, lr_steps={2: 0.01})
 
 
-@pytest.mark.xfail(strict=True, reason="fit's lr_steps check (annlib/train.py, issue 19 parts 1-2) still tests "
-                                       "isinstance(lr, (int, float)); it needs _checks.is_real and as_number")
 def test_fit_with_a_numpy_float32_lr_steps_rate_gives_the_history_of_the_python_number():
     assert _fit(**FIT, lr_steps={2: np.float32(0.01)}) == _fit(**FIT, lr_steps={2: 0.01})
 
