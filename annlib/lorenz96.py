@@ -128,8 +128,8 @@ def polynomial(coefficients: Sequence[float]) -> Closure:
 
 def step(x: torch.Tensor, y: torch.Tensor, dt: float = DT_TWO_SCALE, *, F: float = F, h: float = H,
          b: float = B, c: float = C) -> tuple[torch.Tensor, torch.Tensor]:
-    """One RK4 step of the two-scale model for the whole batch; raises :class:`BlowUpError` if
-    the new state is not finite."""
+    """One RK4 step of the two-scale model for the whole batch, in x's dtype; raises
+    :class:`BlowUpError` if the new state is not finite."""
     _check_state(x, y)
     _check_parameters(F, h, b, c)
     _checks.check_positive(dt, "dt", "model time units")
@@ -140,7 +140,8 @@ def step(x: torch.Tensor, y: torch.Tensor, dt: float = DT_TWO_SCALE, *, F: float
 
 def step_one_scale(x: torch.Tensor, dt: float = DT_ONE_SCALE, *, F: float = F,
                    closure: Closure | None = None) -> torch.Tensor:
-    """One RK4 step of the one-scale model, in the caller's grad mode (it can be differentiated)."""
+    """One RK4 step of the one-scale model in x's dtype and the caller's grad mode (so that it
+    can be differentiated, for training a closure online)."""
     _check_state(x)
     _check_parameters(F)
     _checks.check_positive(dt, "dt", "model time units")
