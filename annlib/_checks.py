@@ -17,6 +17,7 @@ settings) is stored as the Python number it stands for (:func:`as_number`).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 import numbers
 import reprlib
 
@@ -38,24 +39,30 @@ def is_number(value) -> bool:
 
 
 def is_real(value) -> bool:
-    """A finite real number (:func:`is_number`, not NaN or infinite)."""
-    return is_int(value) or (is_number(value) and math.isfinite(value))
+    """A finite real number (:func:`is_number`, not NaN or infinite, and not too large for a float)."""
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int or Fraction beyond the floats: no setting can use it
+        return False
 
 
 def as_number(value: numbers.Real) -> int | float:
     """The Python ``int`` or ``float`` that ``value`` (a number :func:`is_number` accepts) stands for.
 
     Integers become ``int``, exactly. A NumPy float narrower than a Python float (``float32``,
-    ``float16``) becomes the float of its shortest decimal form, the number it prints as and
-    the one that was typed: ``numpy.float32(1e-3)`` gives ``0.001``, where ``float()`` would give
-    ``0.0010000000474974513``. Every other real number (``float``, ``numpy.float64``, a
+    ``float16``) becomes the float of the shortest decimal that rounds to it, which is the
+    number typed whenever that had no more digits than the type holds: ``numpy.float32(1e-3)``
+    gives ``0.001``, where ``float()`` would give ``0.0010000000474974513`` (whatever NumPy's
+    print options are). Every other real number (``float``, ``numpy.float64``, a
     ``Fraction``) becomes ``float(value)``, exactly where it can be. Python ints and floats come
     back unchanged.
     """
     if is_int(value):
         return int(value)
     if isinstance(value, np.floating) and np.finfo(value.dtype).bits < 64:
-        return float(str(value))
+        return float(np.format_float_positional(value, unique=True, trim="-"))
     return float(value)
 
 
@@ -136,6 +143,15 @@ def check_pair(pair, name: str, *, nonempty: bool = False, finite: bool = False)
                 rows = bad.reshape(len(t), -1).any(dim=1).nonzero().flatten()
                 raise ValueError(f"{name}: {part} has NaN or infinite values in {len(rows)} rows (the first is row "
                                  f"{rows[0].item()}); training needs finite inputs: drop or fill those rows")
+
+
+def user_path(value, name: str) -> Path:
+    """``value`` as a :class:`~pathlib.Path` with ``~`` expanded, as a shell would; a ``ValueError``
+    naming ``name`` when the home directory it names does not exist."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as error:  # "~nosuchuser", or no HOME
+        raise ValueError(f"{name}: cannot expand the ~ in {str(value)!r} ({error}); give the full path") from error
 
 
 def device(value, *, must_exist: bool = True) -> torch.device:

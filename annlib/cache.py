@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from annlib import _checks
 from annlib._files import atomic_write
 
 __all__ = ["RESULTS_VERSION", "NOT_TRAINING_DEFINITIONS", "NOT_TRAINING_IMPORTS", "TRAINING_ROOT", "StaleCodeError",
@@ -112,7 +113,7 @@ def training_sources(package: str | os.PathLike | None = None) -> dict[str, str]
     those import, and those import in turn, whole. Each is its syntax tree without docstrings,
     written back by ``ast.unparse``.
     """
-    package = Path(package).expanduser() if package is not None else PACKAGE
+    package = _checks.user_path(package, "package") if package is not None else PACKAGE
     root = _tree(package, TRAINING_ROOT)
     kept = [s for s in root.body if not (_defines(s) and _defines(s) <= set(NOT_TRAINING_DEFINITIONS))
             and not _left_out_import(s)]
@@ -170,14 +171,18 @@ _CHECKED: dict[bytes, str] = {}  # the checksum of the package's files, by a has
 
 def library_checksum(package: str | os.PathLike | None = None) -> str:
     """A hash of every annlib module's code, docstrings and comments left out."""
-    package = Path(package).expanduser() if package is not None else PACKAGE
-    return _hash({path.stem: _unparsed(path.read_text(encoding="utf-8")) for path in sorted(package.glob("*.py"))})
+    package = _checks.user_path(package, "package") if package is not None else PACKAGE
+    modules = sorted(package.glob("*.py"))
+    if not modules:
+        raise ValueError(f"package {str(package)!r} holds no Python modules: nothing to checksum")
+    return _hash({path.stem: _unparsed(path.read_text(encoding="utf-8")) for path in modules})
 
 
 def cache_dir() -> Path:
     """``$ANNLIB_CACHE_DIR`` (``~`` expanded), else ``~/.cache/annlib/experiments`` (a ``ValueError`` if it
     is a file)."""
-    path = Path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments").expanduser()
+    path = _checks.user_path(os.environ.get("ANNLIB_CACHE_DIR") or Path.home() / ".cache" / "annlib" / "experiments",
+                             "ANNLIB_CACHE_DIR")
     if path.exists() and not path.is_dir():
         raise ValueError(f"the experiment cache {path} (ANNLIB_CACHE_DIR) is a file; it must be a directory")
     return path

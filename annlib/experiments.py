@@ -155,6 +155,9 @@ class Experiment:
         if self.nesterov and not (self.optimizer == "sgd" and self.momentum > 0):
             raise ValueError(f"nesterov needs optimizer='sgd' and momentum > 0, got optimizer={self.optimizer!r} "
                              f"and momentum={self.momentum!r}")
+        if self.dropout > 0 and not self.hidden:
+            raise ValueError(f"dropout={self.dropout!r} would do nothing: dropout follows the hidden layers, and "
+                             f"hidden=() has none; add a hidden layer or set dropout=0")
         if self.momentum > 0 and self.optimizer not in _TAKE_MOMENTUM:
             adam = " (Adam's β₁ = 0.9, torch's default, already averages the gradients)" \
                 if self.optimizer in ("adam", "adamw") else ""

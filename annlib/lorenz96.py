@@ -87,7 +87,7 @@ def subgrid_forcing(y: torch.Tensor, *, h: float = H, b: float = B, c: float = C
     """U_k = −(hc/b) Σ_j Y_{j,k}, shape (..., K): what the fast variables do to X_k, and the
     target a parameterization learns."""
     _check_y(y)
-    _check_parameters(h=h, b=b, c=c)
+    _, h, b, c = _check_parameters(h=h, b=b, c=c)
     return _u(y, h, b, c)
 
 
@@ -95,7 +95,7 @@ def tendencies(x: torch.Tensor, y: torch.Tensor, *, F: float = F, h: float = H, 
                c: float = C) -> tuple[torch.Tensor, torch.Tensor]:
     """(dX/dt, dY/dt) of the two-scale model at (x, y). NaN or infinite values pass through."""
     _check_state(x, y, finite=False)
-    _check_parameters(F, h, b, c)
+    F, h, b, c = _check_parameters(F, h, b, c)
     return _tendencies(x, y, F, h, b, c)
 
 
@@ -106,7 +106,7 @@ def tendency_one_scale(x: torch.Tensor, *, F: float = F, closure: Closure | None
     run in the caller's grad mode. NaN or infinite values pass through.
     """
     _check_state(x, finite=False)
-    _check_parameters(F)
+    F = _check_parameters(F)[0]
     return _slow(x, F, _Checked(closure)(x))
 
 
@@ -115,7 +115,7 @@ def polynomial(coefficients: Sequence[float]) -> Closure:
     fits a quartic to U)."""
     if not (isinstance(coefficients, Sequence) and coefficients and all(map(_checks.is_real, coefficients))):
         raise ValueError(f"coefficients must be a non-empty sequence of finite numbers, got {coefficients!r:.80}")
-    a = [float(value) for value in coefficients]
+    a = [float(_checks.as_number(value)) for value in coefficients]
 
     def closure(x: torch.Tensor) -> torch.Tensor:
         u = torch.full_like(x, a[-1])
@@ -131,8 +131,8 @@ def step(x: torch.Tensor, y: torch.Tensor, dt: float = DT_TWO_SCALE, *, F: float
     """One RK4 step of the two-scale model for the whole batch, in x's dtype; raises
     :class:`BlowUpError` if the new state is not finite."""
     _check_state(x, y)
-    _check_parameters(F, h, b, c)
-    _checks.check_positive(dt, "dt", "model time units")
+    F, h, b, c = _check_parameters(F, h, b, c)
+    dt = _checks.check_positive(dt, "dt", "model time units")
     state = _rk4(lambda s: _tendencies(*s, F, h, b, c), (x, y), dt)
     _check_step(state, None, 1, dt)
     return state
@@ -143,8 +143,8 @@ def step_one_scale(x: torch.Tensor, dt: float = DT_ONE_SCALE, *, F: float = F,
     """One RK4 step of the one-scale model in x's dtype and the caller's grad mode (so that it
     can be differentiated, for training a closure online)."""
     _check_state(x)
-    _check_parameters(F)
-    _checks.check_positive(dt, "dt", "model time units")
+    F = _check_parameters(F)[0]
+    dt = _checks.check_positive(dt, "dt", "model time units")
     closure = _Checked(closure)
     state = _rk4(lambda s: (_slow(s[0], F, closure(s[0])),), (x,), dt)
     _check_step(state, closure.bad, 1, dt)
@@ -163,9 +163,9 @@ def integrate(x: torch.Tensor, y: torch.Tensor, *, steps: int, dt: float = DT_TW
     infinite value raises :class:`BlowUpError` at the step where it appears: NaN trajectories
     are never returned.
     """
-    _check_run(steps, every, dt, dtype, keep_y)
+    steps, every, dt = _check_run(steps, every, dt, dtype, keep_y)
     _check_state(x, y)
-    _check_parameters(F, h, b, c)
+    F, h, b, c = _check_parameters(F, h, b, c)
 
     def keep(s):
         return (s[0], _u(s[1], h, b, c), s[1]) if keep_y else (s[0], _u(s[1], h, b, c))
@@ -184,9 +184,9 @@ def integrate_one_scale(x: torch.Tensor, *, steps: int, dt: float = DT_ONE_SCALE
     ``dtype=torch.float32`` or convert it (``net.double()``), and call ``net.eval()`` first. One
     that returns a NaN or infinite value for a finite X raises :class:`BlowUpError` naming it.
     """
-    _check_run(steps, every, dt, dtype, False)
+    steps, every, dt = _check_run(steps, every, dt, dtype, False)
     _check_state(x)
-    _check_parameters(F)
+    F = _check_parameters(F)[0]
     closure = _Checked(closure)
 
     def advance(s):
@@ -209,13 +209,12 @@ def truth(members: int = 8, *, steps: int, every: int, spin_up: int = 10_000, dt
     ``every``. Returns x and u of shape (steps // every + 1, members, K), no y, and t from 0 at the
     end of the spin-up. ``benchmarks/lorenz96.py`` measures what it costs.
     """
-    for value, name in [(members, "members"), (K, "K"), (J, "J")]:
-        _checks.check_positive_int(value, name)
+    members, K, J = (_checks.check_positive_int(v, name) for v, name in [(members, "members"), (K, "K"), (J, "J")])
     if not _checks.is_int(spin_up) or spin_up < 0:
         raise ValueError(f"spin_up must be a non-negative integer number of steps, got {spin_up!r}")
-    _checks.check_seed(seed)
-    _check_run(steps, every, dt, dtype, False)
-    _check_parameters(F, h, b, c)
+    spin_up, seed = int(spin_up), _checks.check_seed(seed)
+    steps, every, dt = _check_run(steps, every, dt, dtype, False)
+    F, h, b, c = _check_parameters(F, h, b, c)
     device = _checks.device(device)
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(members, K, generator=generator, dtype=torch.float64).to(device)
@@ -336,25 +335,29 @@ def _check_state(x, y=None, *, finite=True):
                              "the initial state must be finite")
 
 
-def _check_parameters(F=F, h=H, b=B, c=C):
+def _check_parameters(F=F, h=H, b=B, c=C) -> tuple[float, float, float, float]:
+    """F, h, b, c checked and returned as Python numbers (NumPy's as the number they print as)."""
     for value, name in [(F, "F"), (h, "h")]:
         if not _checks.is_real(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     for value, name in [(b, "b"), (c, "c")]:
         _checks.check_positive(value, name, "a ratio of scales; Wilks (2005): 10")
+    return tuple(_checks.as_number(v) for v in (F, h, b, c))
 
 
-def _check_run(steps, every, dt, dtype, keep_y):
+def _check_run(steps, every, dt, dtype, keep_y) -> tuple[int, int, float]:
+    """steps, every and dt checked and returned as Python numbers."""
     if not _checks.is_int(steps) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     _checks.check_positive_int(every, "every")
     if steps % every:
         raise ValueError(f"every must divide steps (the last sample is the final state), got steps={steps}, "
                          f"every={every}")
-    _checks.check_positive(dt, "dt", "model time units")
+    dt = _checks.check_positive(dt, "dt", "model time units")
     if dtype not in (torch.float64, torch.float32):
         raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype!r}")
     _checks.check_flag(keep_y, "keep_y")
+    return int(steps), int(every), dt
 
 
 def _nonfinite(v, dims):

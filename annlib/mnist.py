@@ -67,13 +67,13 @@ class MNISTUnavailableError(RuntimeError):
 
 def default_root() -> Path:
     """The data root: ``$ANNLIB_DATA_DIR`` if set (``~`` expanded), else ``~/.cache/annlib``."""
-    return Path(os.environ.get("ANNLIB_DATA_DIR") or Path.home() / ".cache" / "annlib").expanduser()
+    return _checks.user_path(os.environ.get("ANNLIB_DATA_DIR") or Path.home() / ".cache" / "annlib", "ANNLIB_DATA_DIR")
 
 
 def _raw_dir(root: str | os.PathLike | None) -> Path:
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path (str or os.PathLike) or None, got {type(root).__name__} {root!r}")
-    return Path(root if root is not None else default_root()).expanduser() / "MNIST" / "raw"
+    return (_checks.user_path(root, "root") if root is not None else default_root()) / "MNIST" / "raw"
 
 
 
@@ -253,7 +253,7 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
-    path = Path(path).expanduser()
+    path = _checks.user_path(path, "path")
     data = path.read_bytes()
     if len(data) < 4 or data[:3] != b"\x00\x00\x08":
         raise ValueError(f"{path} is not an IDX file of unsigned bytes: it starts with "

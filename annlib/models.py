@@ -64,6 +64,9 @@ def mlp(sizes: Sequence[int], *, activation: str | nn.Module | type[nn.Module] =
     sizes = _checked_sizes(sizes)
     dropout = _checked_dropout(dropout)
     _make_activation(activation)  # validate even when there is no hidden layer
+    if dropout > 0 and len(sizes) < 3:
+        raise ValueError(f"dropout={dropout!r} would do nothing: dropout follows the hidden layers, and sizes "
+                         f"{sizes} has none; add a hidden layer or set dropout=0")
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))

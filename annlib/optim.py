@@ -15,9 +15,9 @@ be in [0, 1] and flags must be bools (torch checks neither), ``momentum`` must b
 (torch accepts 9, meant as 0.9, and the steps then grow without bound), the settings of each
 param group are checked too (torch checks only the constructor's), a param group may hold only
 ``params`` and the optimizer's own settings (torch keeps a misspelled ``"lrr"`` silently, and
-the group trains at the default ``lr``; the bookkeeping keys torch writes itself,
-``initial_lr`` and ``param_names``, are allowed), and ``params`` must be a non-empty iterable of
-tensors or dicts (a model, not ``model.parameters()``, is a TypeError). ``step()`` checks
+the group trains at the default ``lr``; the bookkeeping keys torch, its lr schedulers and SWALR
+write themselves, such as ``initial_lr``, ``max_lr`` and ``param_names``, are allowed), and
+``params`` must be a non-empty iterable of tensors or dicts (a model, not ``model.parameters()``, is a TypeError). ``step()`` checks
 nothing per parameter: a NaN or infinite gradient reaches the weights exactly as in torch.
 
 Numbers follow annlib's one rule: Python's and NumPy's integers and reals are accepted (bools
@@ -49,7 +49,10 @@ _RULES = {
     "initial_accumulator_value": ("initial_accumulator_value", ">= 0"),
 }
 _FLAGS = ("nesterov", "centered", "amsgrad")
-_TORCH_KEYS = ("params", "initial_lr", "param_names")  # what torch itself writes into a param group
+# What torch itself writes into a param group (the optimizer, its lr schedulers, swa_utils.SWALR):
+# bookkeeping that annlib's steps never read, so a group copied from a scheduled optimizer is accepted.
+_TORCH_KEYS = ("params", "param_names", "initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum",
+               "swa_lr")
 
 
 def _checked(name: str, value: object, rule: str) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from annlib import _checks, data, experiments, models, plotting, testing, train
+from annlib import _checks, data, experiments, models, optim, plotting, testing, train
 from annlib.experiments import Experiment
 from conftest import synthetic_splits
 
@@ -242,3 +242,53 @@ def test_assert_same_state_takes_a_numpy_rtol():
     w = torch.nn.Parameter(torch.ones(2))
     opt = torch.optim.SGD([w], lr=0.1)
     testing.assert_same_state({"w": w}, {"w": w}, opt, opt, rtol=np.float32(1e-6))
+
+
+def test_as_number_does_not_depend_on_numpy_print_options():
+    with np.printoptions(legacy="1.13"):
+        assert _checks.as_number(np.float32(0.1234567)) == 0.1234567
+        assert experiments.Experiment(lr=np.float32(0.1234567)) == experiments.Experiment(lr=0.1234567)
+
+
+@pytest.mark.parametrize("value", [10**400, fractions.Fraction(10**400, 3)], ids=["huge-int", "huge-fraction"])
+def test_numbers_beyond_the_floats_are_not_reals(value):
+    assert not _checks.is_real(value)
+    with pytest.raises(ValueError, match="lr must be positive and finite"):
+        experiments.Experiment(lr=value)
+
+
+def test_lorenz96_takes_numpy_numbers_as_the_python_ones():
+    from annlib import lorenz96
+    x = torch.randn(3, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(lorenz96.step_one_scale(x, np.float32(0.005), F=np.float32(18.0)),
+                       lorenz96.step_one_scale(x, 0.005, F=18.0))
+    a = lorenz96.truth(2, steps=4, every=2, spin_up=2, seed=np.int64(3), K=np.int64(4), J=np.int32(3))
+    b = lorenz96.truth(2, steps=4, every=2, spin_up=2, seed=3, K=4, J=3)
+    assert torch.equal(a.x, b.x) and torch.equal(a.u, b.u)
+
+
+def test_dropout_without_a_hidden_layer_is_refused_not_ignored():
+    with pytest.raises(ValueError, match=r"dropout=0.5 would do nothing: .* hidden=\(\) has none"):
+        experiments.Experiment(hidden=(), dropout=0.5)
+    with pytest.raises(ValueError, match=r"dropout=0.5 would do nothing: .* sizes \[784, 10\] has none"):
+        models.mlp([784, 10], dropout=0.5)
+
+
+def test_param_groups_written_by_torch_schedulers_are_accepted():
+    """An optimizer rebuilt from a scheduled one's param groups: the keys the schedulers wrote are
+    bookkeeping, not misspelled settings."""
+    model = torch.nn.Linear(3, 2)
+    scheduled = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    torch.optim.lr_scheduler.OneCycleLR(scheduled, max_lr=1.0, total_steps=10)
+    torch.optim.swa_utils.SWALR(scheduled, swa_lr=0.05)
+    rebuilt = optim.SGD(scheduled.param_groups, lr=0.1, momentum=0.9)
+    assert rebuilt.param_groups[0]["max_lr"] == 1.0 and rebuilt.param_groups[0]["swa_lr"] == 0.05
+
+
+def test_a_home_directory_that_does_not_exist_is_named(monkeypatch):
+    from annlib import cache
+    monkeypatch.setenv("ANNLIB_CACHE_DIR", "~nosuchuser_annlib/x")
+    with pytest.raises(ValueError, match=r"ANNLIB_CACHE_DIR: cannot expand the ~ in '~nosuchuser_annlib/x'"):
+        cache.cache_dir()
+    with pytest.raises(ValueError, match=r"package '.*' holds no Python modules"):
+        cache.library_checksum("~/no-such-annlib-package")
