@@ -1,7 +1,9 @@
 """Load every page of the built book in headless Chromium with the network cut off.
 
-Serves ``_build/html`` on 127.0.0.1, starts Debian's Chromium (through its ChromeDriver) so that
-every other host is unreachable, and loads each page. A page fails on:
+Serves ``_build/html`` on 127.0.0.1, starts headless Chrome or Chromium (through a ChromeDriver of
+its version; checks/find_browser.py finds them under Debian's, Ubuntu's, Google's and macOS's
+names, or ``$ANNLIB_BROWSER`` and ``$ANNLIB_CHROMEDRIVER``) so that every other host is
+unreachable, and loads each page. A page fails on:
 
 - a console error (a script that throws, a resource the page asked for and did not get);
 - a failed request or an HTTP error status, and any request to a host other than the local one
@@ -23,7 +25,6 @@ import base64
 import functools
 import http.server
 import json
-import shutil
 import sys
 import tempfile
 import threading
@@ -34,6 +35,9 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import find_browser  # noqa: E402  (checks/ is a folder of scripts, not a package)
 
 REPO = Path(__file__).resolve().parents[1]
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "_sphinx_design_static"}
@@ -77,18 +81,13 @@ def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def find(program: str, *candidates: str) -> str:
-    for name in candidates:
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SystemExit(f"{program} not found (tried {', '.join(candidates)}); on Debian: "
-                     "apt-get install -y chromium chromium-driver")
-
-
 def start_browser(profile: Path) -> webdriver.Chrome:
+    try:
+        browser, driver_path = find_browser.find()
+    except find_browser.NotFound as error:
+        raise SystemExit(f"browser check: {error}") from error
     options = webdriver.ChromeOptions()
-    options.binary_location = find("Chromium", "chromium", "chromium-browser", "google-chrome")
+    options.binary_location = browser
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-quic", "--no-first-run", "--disable-extensions", "--window-size=1280,900",
@@ -99,7 +98,7 @@ def start_browser(profile: Path) -> webdriver.Chrome:
                  "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = Service(executable_path=find("ChromeDriver", "chromedriver", "chromium-driver"))
+    service = Service(executable_path=driver_path)
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(60)

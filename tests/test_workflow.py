@@ -1,0 +1,77 @@
+"""The Pages workflow, checked where it can be checked without GitHub: each `run:` step calls only
+commands GitHub's Ubuntu image provides (make, python3, sudo apt-get) and make targets and scripts
+that exist here; a browser is installed only where checks/find_browser.py finds none; pip's
+downloads are cached on the pins; and the cached paths are the ones the build writes.
+(actionlint cannot run here: its Python package downloads the binary when it is installed.)"""
+
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+
+from annlib import mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = yaml.safe_load((ROOT / ".github/workflows/book.yml").read_text())
+STEPS = WORKFLOW["jobs"]["build"]["steps"]
+RUNNER_COMMANDS = {"make", "python3", "sudo"}   # on the image; sudo only for apt-get
+SHELL_WORDS = {"if", "then", "fi", "else", "!"}
+
+
+def _commands(script: str):
+    for line in script.splitlines():
+        words = [w.removesuffix(";") for w in shlex.split(line)]
+        words = [w for w in words if w and w not in SHELL_WORDS]
+        if words:
+            yield words
+
+
+def test_every_run_step_calls_what_the_runner_has_or_the_repository_holds():
+    targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
+    for step in STEPS:
+        for words in _commands(step.get("run", "")):
+            assert words[0] in RUNNER_COMMANDS, (step["name"], words)
+            if words[0] == "make":
+                assert set(words[1:]) <= targets, (step["name"], words)
+            if words[0] == "python3":
+                assert (ROOT / words[1]).is_file(), (step["name"], words)
+            if words[0] == "sudo":
+                assert words[1] == "apt-get", (step["name"], words)
+
+
+def test_a_browser_is_installed_only_where_none_is_found():
+    browser_steps = [s for s in STEPS if "check-html" in s.get("run", "")]
+    assert len(browser_steps) == 1
+    lines = [line.strip() for line in browser_steps[0]["run"].splitlines()]
+    start, end = lines.index("if ! python3 checks/find_browser.py; then"), lines.index("fi")
+    installs = [i for i, line in enumerate(lines) if "apt-get install" in line]
+    assert installs and all(start < i < end for i in installs), lines
+
+
+def test_pip_downloads_are_cached_on_the_pins():
+    setup = next(s for s in STEPS if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["cache"] == "pip"
+    assert set(setup["with"]["cache-dependency-path"].split()) == {"constraints.txt", "pyproject.toml"}
+
+
+def test_the_cached_paths_are_the_ones_the_build_writes(monkeypatch, tmp_path):
+    cache = next(s for s in STEPS if s.get("uses", "").startswith("actions/cache@"))
+    paths = set(cache["with"]["path"].split())
+    extension = (ROOT / "book/_ext/annlib_build.py").read_text()
+    assert '"ANNLIB_CACHE_DIR", str(Path(app.outdir).parent / ".annlib_cache")' in extension  # _build/.annlib_cache
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "cache" and not config["execute"].get("cache")  # the default
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("ANNLIB_DATA_DIR", raising=False)
+    mnist_dir = "~/" + str((mnist.default_root() / "MNIST").relative_to(tmp_path))
+    assert paths == {"_build/.jupyter_cache", "_build/.annlib_cache", mnist_dir}
+
+
+def test_actions_are_pinned_to_a_major_version():
+    for job in WORKFLOW["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step["uses"]
+            else:
+                assert "run" in step, step
