@@ -1,16 +1,18 @@
 """Find a Chrome or Chromium and a ChromeDriver of the same major version for checks/browser.py.
 
-Looked for, in order (the first that exists wins):
+The driver is found first, then the first browser of its major version (Selenium drives a browser
+only through a driver of its major version):
 
-- browser: ``$ANNLIB_BROWSER``; then on the PATH ``chromium`` (Debian), ``chromium-browser``
-  (older Ubuntu, Fedora), ``google-chrome`` and ``google-chrome-stable`` (GitHub's Ubuntu runner
-  images, Google's own packages), ``chrome``; then macOS's applications (Google Chrome, Chromium);
 - driver: ``$ANNLIB_CHROMEDRIVER``; then ``chromedriver`` in ``$CHROMEWEBDRIVER`` (the directory
-  GitHub's runner images name), then ``chromedriver`` / ``chromium-driver`` on the PATH.
+  GitHub's runner images name), then ``chromedriver`` / ``chromium-driver`` on the PATH;
+- browsers, in order: ``$ANNLIB_BROWSER``, ``$CHROME_BIN``; on the PATH ``google-chrome``,
+  ``google-chrome-stable``, ``chrome`` (Google's packages; GitHub's Ubuntu images, whose driver
+  is Chrome's), then ``chromium`` (Debian) and ``chromium-browser``; then macOS's applications.
 
-Selenium drives a browser only through a driver of its major version, so a mismatch (a snap
-Chromium beside a runner's ChromeDriver, say) is reported here with both versions rather than as a
-session error later. Standard library only. Usage::
+A browser that prints no version (Ubuntu's ``chromium-browser`` stub that asks for the snap) or
+that is a snap (its private /tmp hides the profile Selenium gives it) is passed over. When no
+browser matches the driver, the message lists every one found with its version. Standard library
+only. Usage::
 
     python checks/find_browser.py     # prints the pair and exits 0, or says what is missing and exits 1
 """
@@ -24,13 +26,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+BROWSER_NAMES = ("google-chrome", "google-chrome-stable", "chrome", "chromium", "chromium-browser")
 MAC_BROWSERS = ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
                 "/Applications/Chromium.app/Contents/MacOS/Chromium")
 DRIVER_NAMES = ("chromedriver", "chromium-driver")
-INSTALL = ("install one: on Debian `apt-get install -y chromium chromium-driver`; on Ubuntu Google Chrome and "
-           "its chromedriver (GitHub's runner images have both); on macOS `brew install --cask chromium "
-           "chromedriver`; or point ANNLIB_BROWSER and ANNLIB_CHROMEDRIVER at the executables")
+INSTALL = ("install a pair: on Debian `apt-get install -y chromium chromium-driver`; on Ubuntu Google Chrome "
+           "and a chromedriver of its version (GitHub's runner images have both); on macOS Google Chrome and "
+           "`npx @puppeteer/browsers install chromedriver@<its version>`; or point ANNLIB_BROWSER and "
+           "ANNLIB_CHROMEDRIVER at the executables")
 
 
 class NotFound(Exception):
@@ -52,18 +55,21 @@ def _from_variable(variable: str, what: str) -> str | None:
     raise NotFound(f"${variable} is {value!r}, which is not an executable file; it must name the {what}")
 
 
-def browser() -> str:
-    """The path of a Chrome or Chromium executable."""
-    if found := _from_variable("ANNLIB_BROWSER", "Chrome or Chromium executable"):
-        return found
-    for name in BROWSER_NAMES:
-        if found := shutil.which(name):
-            return found
-    for path in MAC_BROWSERS:
-        if found := _executable(path):
-            return found
-    raise NotFound(f"no Chrome or Chromium found (tried $ANNLIB_BROWSER, {', '.join(BROWSER_NAMES)} on the "
-                   f"PATH, and macOS's applications); {INSTALL}")
+def browsers() -> list[str]:
+    """Every Chrome or Chromium executable there is, in the order of preference, without repeats."""
+    found = [_from_variable("ANNLIB_BROWSER", "Chrome or Chromium executable"),
+             _executable(os.environ.get("CHROME_BIN"))]
+    found += [shutil.which(name) for name in BROWSER_NAMES] + [_executable(path) for path in MAC_BROWSERS]
+    unique = []
+    for path in found:
+        if path and path not in unique and not _is_snap(path):
+            unique.append(path)
+    return unique
+
+
+def _is_snap(path: str) -> bool:
+    real = os.path.realpath(path)
+    return real.startswith("/snap/") or os.path.basename(real) == "snap"
 
 
 def driver() -> str:
@@ -92,14 +98,22 @@ def major_version(executable: str) -> int | None:
 
 
 def find() -> tuple[str, str]:
-    """(browser, driver): found, and of the same major version where both report one."""
-    found_browser, found_driver = browser(), driver()
-    versions = major_version(found_browser), major_version(found_driver)
-    if None not in versions and versions[0] != versions[1]:
-        raise NotFound(f"the browser {found_browser} is version {versions[0]} but the driver {found_driver} is "
-                       f"version {versions[1]}: Selenium needs a driver of the browser's major version; install "
-                       f"the matching one, or point ANNLIB_BROWSER and ANNLIB_CHROMEDRIVER at a matching pair")
-    return found_browser, found_driver
+    """(browser, driver): the driver, and the first browser of its major version."""
+    found_driver = driver()
+    wanted = major_version(found_driver)
+    candidates = browsers()
+    if not candidates:
+        raise NotFound(f"no Chrome or Chromium found (tried $ANNLIB_BROWSER, $CHROME_BIN, {', '.join(BROWSER_NAMES)} "
+                       f"on the PATH, and macOS's applications; snaps are passed over); {INSTALL}")
+    versions = {path: major_version(path) for path in candidates}
+    for path, version in versions.items():
+        if version is not None and (wanted is None or version == wanted):
+            return path, found_driver
+    seen = ", ".join(f"{path} (version {version if version is not None else 'unknown: it printed none'})"
+                     for path, version in versions.items())
+    raise NotFound(f"no browser of the driver's version: the driver {found_driver} is version {wanted}, the "
+                   f"browsers found are {seen}; Selenium needs a driver of the browser's major version: "
+                   f"{INSTALL}")
 
 
 def main() -> int:
@@ -108,8 +122,7 @@ def main() -> int:
     except NotFound as error:
         print(f"find_browser: {error}", file=sys.stderr)
         return 1
-    print(f"browser {found_browser} (version {major_version(found_browser)}), "
-          f"driver {found_driver} (version {major_version(found_driver)})")
+    print(f"browser {found_browser}, driver {found_driver}, of the same major version")
     return 0
 
 

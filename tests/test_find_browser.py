@@ -24,7 +24,7 @@ def bare(tmp_path, monkeypatch):
     path = tmp_path / "bin"
     path.mkdir()
     monkeypatch.setenv("PATH", str(path))
-    for variable in ("ANNLIB_BROWSER", "ANNLIB_CHROMEDRIVER", "CHROMEWEBDRIVER"):
+    for variable in ("ANNLIB_BROWSER", "ANNLIB_CHROMEDRIVER", "CHROMEWEBDRIVER", "CHROME_BIN"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setattr(find_browser, "MAC_BROWSERS", ())
     return path
@@ -36,14 +36,38 @@ def test_debian_names(bare):
     assert find_browser.find() == (str(bare / "chromium"), str(bare / "chromedriver"))
 
 
-def test_github_ubuntu_runner_names(bare, tmp_path, monkeypatch):
-    """Google Chrome on the PATH, its driver in the directory $CHROMEWEBDRIVER names."""
-    fake(bare, "google-chrome", "Google Chrome 142.0.7444.59")
+def test_github_ubuntu_runner_layout(bare, tmp_path, monkeypatch):
+    """The image's layout: Google Chrome, its driver in the directory $CHROMEWEBDRIVER names, and a
+    Chromium snapshot as chromium / chromium-browser whose version has lagged Chrome's before
+    (actions/runner-images#7980): Chrome and its driver are the pair."""
+    fake(bare, "chromium", "Chromium 138.0.7204.0")
+    fake(bare, "chromium-browser", "Chromium 138.0.7204.0")
+    fake(bare, "chromedriver", "ChromeDriver 138.0.7204.0")
+    fake(bare, "google-chrome", "Google Chrome 139.0.7258.66")
     drivers = tmp_path / "chromedriver-linux64"
     drivers.mkdir()
-    fake(drivers, "chromedriver", "ChromeDriver 142.0.7444.59 (refs/branch-heads/7444)")
+    fake(drivers, "chromedriver", "ChromeDriver 139.0.7258.68 (refs/branch-heads/7258)")
     monkeypatch.setenv("CHROMEWEBDRIVER", str(drivers))
+    monkeypatch.setenv("CHROME_BIN", str(bare / "google-chrome"))
     assert find_browser.find() == (str(bare / "google-chrome"), str(drivers / "chromedriver"))
+
+
+def test_the_first_browser_of_the_drivers_version_wins(bare):
+    fake(bare, "google-chrome", "Google Chrome 140.0.1")
+    fake(bare, "chromium", "Chromium 138.0.2 built on Debian")
+    fake(bare, "chromedriver", "ChromeDriver 138.0.5")
+    assert find_browser.find()[0] == str(bare / "chromium")
+
+
+def test_a_stub_that_prints_no_version_and_a_snap_are_passed_over(bare, tmp_path):
+    fake(bare, "chromium-browser", "Command '/usr/bin/chromium-browser' requires the chromium snap to be installed.")
+    snap = fake(tmp_path, "snap", "Chromium 131.0.1 snap")
+    (bare / "chromium").symlink_to(snap)
+    fake(bare, "chromedriver", "ChromeDriver 131.0.5")
+    with pytest.raises(find_browser.NotFound, match=r"the browsers found are .*chromium-browser \(version unknown: "
+                                                    r"it printed none\)"):
+        find_browser.find()
+    assert str(bare / "chromium") not in find_browser.browsers()
 
 
 def test_a_browser_under_another_name_through_the_variables(bare, tmp_path, monkeypatch):
@@ -64,12 +88,13 @@ def test_macos_application(bare, tmp_path, monkeypatch):
 
 
 def test_none_found_says_what_was_tried_and_what_to_install(bare):
-    with pytest.raises(find_browser.NotFound, match=r"no Chrome or Chromium found \(tried \$ANNLIB_BROWSER, "
-                                                    r"chromium, .*apt-get install -y chromium chromium-driver"):
-        find_browser.find()
-    fake(bare, "chromium", "Chromium 131.0.1")
     with pytest.raises(find_browser.NotFound, match=r"no ChromeDriver found \(tried \$ANNLIB_CHROMEDRIVER, "
                                                     r"\$CHROMEWEBDRIVER/chromedriver"):
+        find_browser.find()
+    fake(bare, "chromedriver", "ChromeDriver 131.0.5")
+    with pytest.raises(find_browser.NotFound, match=r"no Chrome or Chromium found \(tried \$ANNLIB_BROWSER, "
+                                                    r"\$CHROME_BIN, google-chrome, .*apt-get install -y chromium "
+                                                    r"chromium-driver"):
         find_browser.find()
     assert find_browser.main() == 1
 
@@ -77,7 +102,8 @@ def test_none_found_says_what_was_tried_and_what_to_install(bare):
 def test_versions_that_differ_are_refused(bare):
     fake(bare, "chromium", "Chromium 131.0.1")
     fake(bare, "chromedriver", "ChromeDriver 129.0.5")
-    with pytest.raises(find_browser.NotFound, match=r"is version 131 but the driver .* is version 129"):
+    with pytest.raises(find_browser.NotFound, match=r"the driver .*chromedriver is version 129, the browsers "
+                                                    r"found are .*chromium \(version 131\)"):
         find_browser.find()
 
 
@@ -85,4 +111,4 @@ def test_a_variable_that_names_no_executable_is_an_error(bare, monkeypatch, tmp_
     monkeypatch.setenv("ANNLIB_BROWSER", str(tmp_path / "nothing-here"))
     with pytest.raises(find_browser.NotFound, match=r"\$ANNLIB_BROWSER is '.*nothing-here', which is not an "
                                                     r"executable file"):
-        find_browser.browser()
+        find_browser.browsers()
