@@ -17,8 +17,9 @@ param group are checked too (torch checks only the constructor's), a param group
 ``params`` and the optimizer's own settings (torch keeps a misspelled ``"lrr"`` silently, and
 the group trains at the default ``lr``; the bookkeeping keys torch, its lr schedulers and SWALR
 write themselves, such as ``initial_lr``, ``max_lr`` and ``param_names``, are allowed), and
-``params`` must be a non-empty iterable of tensors or dicts (a model, not ``model.parameters()``, is a TypeError). ``step()`` checks
-nothing per parameter: a NaN or infinite gradient reaches the weights exactly as in torch.
+``params`` must be a non-empty iterable of tensors or dicts (a model, not ``model.parameters()``,
+is a TypeError). ``step()`` checks nothing per parameter: a NaN or infinite gradient reaches the
+weights exactly as in torch.
 
 Numbers follow annlib's one rule: Python's and NumPy's integers and reals are accepted (bools
 are not) and stored as the Python float they stand for; a ``numpy.float32`` is read as the

@@ -312,7 +312,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
                     found = f"{batches.x.shape[0]} rows" if isinstance(batches.x, torch.Tensor) else "no tensor"
                     raise ValueError(f"augment returned {found} for {len(y)} labels")
                 if batches.x.dtype != x.dtype:
-                    raise TypeError(f"augment must return inputs of its inputs' dtype, {x.dtype}, got {batches.x.dtype}")
+                    raise TypeError(f"augment must return inputs of its inputs' dtype, {x.dtype}, "
+                                    f"got {batches.x.dtype}")
             model.train()
             losses, predictions, targets = [], [], []  # kept on the device; summed once per epoch
             for step, (xb, yb) in enumerate(batches):
