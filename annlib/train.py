@@ -189,15 +189,20 @@ def _evaluate(model: nn.Module, data: Pair, *, loss_fn: LossFn, batch_size: int 
             logits = model(xb)
             loss_sum += loss_fn(logits, yb).item() * len(xb)
             if classes:
-                kept = yb != ignore
-                correct += ((logits.argmax(dim=1) == yb) & kept).sum().item()
-                counted += kept.sum().item()
+                hits, labels = _hits(logits.argmax(dim=1), yb, ignore)
+                correct, counted = correct + hits, counted + labels
             if metrics:
                 outputs.append(logits)
     finally:  # even when the loop raises, the model leaves in the mode it came in
         model.train(was_training)
     scores = {name: float(metric(torch.cat(outputs), y.to(device))) for name, metric in (metrics or {}).items()}
     return loss_sum / len(x), _fraction(correct, counted) if classes else None, scores
+
+
+def _hits(predictions: torch.Tensor, labels: torch.Tensor, ignore: int) -> tuple[int, int]:
+    """(correct predictions, labels counted), over the labels the loss does not ignore."""
+    kept = labels != ignore
+    return ((predictions == labels) & kept).sum().item(), kept.sum().item()
 
 
 def _fraction(part: int, whole: int) -> float:
@@ -279,12 +284,13 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
     _check_loss_fn(loss_fn)
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable, got {augment!r}")
-    for step_epoch, lr in dict(lr_steps or {}).items():
+    steps = dict(lr_steps or {})
+    for step_epoch, lr in steps.items():
         if not _checks.is_int(step_epoch) or not 1 <= step_epoch <= epochs:
             raise ValueError(f"lr_steps epochs must be integers in [1, {epochs}], got {step_epoch!r}")
         if not (_checks.is_real(lr) and lr > 0):
             raise ValueError(f"lr_steps learning rates must be positive and finite, got {lr!r}")
-    lr_steps = {int(e): _checks.as_number(lr) for e, lr in dict(lr_steps or {}).items()}  # Python numbers
+    lr_steps = {int(e): _checks.as_number(lr) for e, lr in steps.items()}  # Python numbers
     metrics = _check_metrics(metrics)
     device = _checks.device(device) if device is not None else default_device()
     model.to(device)
@@ -333,10 +339,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: Pair, *,
             seen = int(sizes.sum())
             history.train_loss.append((torch.stack(losses) * sizes).sum().item() / seen)
             if classes:  # over the labels the loss does not ignore
-                labels = torch.cat(targets)
-                kept = labels != ignore
-                history.train_acc.append(_fraction(((torch.cat(predictions) == labels) & kept).sum().item(),
-                                                   kept.sum().item()))
+                history.train_acc.append(_fraction(*_hits(torch.cat(predictions), torch.cat(targets), ignore)))
             if not math.isfinite(history.train_loss[-1]):
                 history.epoch_time.append(time.perf_counter() - start)
                 history.diverged_epoch = epoch
