@@ -1,4 +1,8 @@
-"""Experiments as data: a frozen config that fully determines an MNIST run, and its result.
+"""Experiments as data: a frozen config that fully determines a training run, and its result.
+
+A run trains on MNIST (``data="mnist"``, the default) or learns the subgrid term of the
+Lorenz-96 model from the climate chapter's truth (``data="l96-local"``, ``"l96-neighbours"``,
+``"l96-all"``: what the network sees of X, see :mod:`annlib.subgrid`).
 
 >>> base = Experiment(optimizer="adam", lr=1e-3, epochs=5)
 >>> sgd = dataclasses.replace(base, optimizer="sgd", lr=0.1)   # a variant
@@ -23,6 +27,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import logging
 import math
@@ -35,12 +40,13 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from annlib import _checks, cache as _cache, data, models, train
+from annlib import _checks, cache as _cache, data, models, subgrid, train
+from annlib._files import atomic_write
 from annlib.cache import RESULTS_VERSION, cache_dir, code_checksum
 from annlib.sweep import default_workers, run_all
 
-__all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "Experiment", "Result", "cache_dir", "cache_key",
-           "code_checksum", "default_workers", "run", "run_all", "select", "train_model"]
+__all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "DATASETS", "Experiment", "Result", "build_model", "cache_dir",
+           "cache_key", "code_checksum", "default_workers", "run", "run_all", "run_model", "select", "train_model"]
 
 log = logging.getLogger("annlib.experiments")
 
@@ -53,7 +59,8 @@ def _mse_on_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(logits.softmax(dim=1), F.one_hot(y, logits.shape[1]).to(logits.dtype))
 
 
-LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}
+LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}  # on MNIST; on Lorenz-96 "mse" is F.mse_loss
+DATASETS = ("mnist", *(f"l96-{inputs}" for inputs in subgrid.INPUTS))
 
 
 _is_int, _is_real = _checks.is_int, _checks.is_real  # an integer that is not a bool; a finite real number
@@ -73,7 +80,12 @@ def _valid_lr_steps(steps, epochs: int) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class Experiment:
-    """Everything that determines one MNIST training run; every field is JSON-able.
+    """Everything that determines one training run; every field is JSON-able.
+
+    ``data`` names the data set (:data:`DATASETS`). On the Lorenz-96 data (``"l96-..."``) the
+    network maps what it sees of X to U (a regression: ``loss="mse"`` is required, and it is
+    F.mse_loss on U), its validation and test sets are the truth's own trajectories, and the
+    MNIST-only fields ``train_size``, ``val_size`` and ``max_shift`` must keep their defaults.
 
     ``lr_steps`` is a step schedule, ``((epoch, lr), ...)``: from that epoch on the optimizer
     trains at that learning rate (``lr`` until the first step). ``max_shift`` > 0 trains every
@@ -109,6 +121,7 @@ class Experiment:
     lr_steps: tuple[tuple[int, float], ...] = ()
     max_shift: int = 0
     seed: int = 0
+    data: str = "mnist"
 
     def __new__(cls, *args, **kwargs):  # Python's own messages would not say what is valid
         fields = list(cls.__dataclass_fields__)
@@ -148,10 +161,19 @@ class Experiment:
                          "(epoch, lr) pairs with increasing epochs in [2, epochs] and lr > 0"),
             "max_shift": (_is_int(self.max_shift) and 0 <= self.max_shift < 28, "an integer in [0, 28)"),
             "seed": (_is_int(self.seed) and -2**63 <= self.seed < 2**64, "an integer in [-2**63, 2**64)"),
+            "data": (name_in(self.data, DATASETS), f"one of {DATASETS}"),
         }
         for name, (ok, what) in valid.items():
             if not ok:
                 raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+        if self.data != "mnist":
+            if self.loss != "mse":
+                raise ValueError(f"data={self.data!r} is a regression of U on X: set loss='mse' (the mean squared "
+                                 f"error of U), got loss={self.loss!r}")
+            for name, default in (("train_size", None), ("val_size", 10_000), ("max_shift", 0)):
+                if getattr(self, name) != default:
+                    raise ValueError(f"{name}={getattr(self, name)!r} would do nothing on data={self.data!r}: it is "
+                                     f"MNIST's; the Lorenz-96 sets are the truth's trajectories (annlib.subgrid.SPLIT)")
         if self.nesterov and not (self.optimizer == "sgd" and self.momentum > 0):
             raise ValueError(f"nesterov needs optimizer='sgd' and momentum > 0, got optimizer={self.optimizer!r} "
                              f"and momentum={self.momentum!r}")
@@ -270,8 +292,9 @@ def cache_key(config: Experiment, *, code: str | None = None, device: str | torc
     if code is not None and not isinstance(code, str):
         raise TypeError(f"code must be a str (a code checksum) or None, got {code!r}")
     device = _checks.device(device, must_exist=False) if device is not None else train.default_device()
+    data_sum = data.data_checksum() if config.data == "mnist" else "generated by annlib.subgrid"  # its code is in code
     material = "\n".join([config.to_json(), str(RESULTS_VERSION), code if code is not None else code_checksum(),
-                          data.data_checksum(), f"torch {torch.__version__}", f"device {device.type}"])
+                          data_sum, f"torch {torch.__version__}", f"device {device.type}"])
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -305,6 +328,29 @@ def _one_thread(device: torch.device):
         torch.set_num_threads(threads)
 
 
+def build_model(config: Experiment) -> torch.nn.Module:
+    """The untrained network ``config`` describes (weights drawn from torch's global generator)."""
+    _check_config(config)
+    n_in, n_out = (784, 10) if config.data == "mnist" else subgrid.INPUTS[config.data.removeprefix("l96-")]
+    return models.mlp([n_in, *config.hidden, n_out], activation=config.activation, dropout=config.dropout)
+
+
+def _l96_fit_options(config: Experiment, device: torch.device) -> dict:
+    splits = subgrid.load(config.data.removeprefix("l96-"), device=device).splits
+    return dict(train_data=splits.train, val=splits.val, test_data=splits.test, loss_fn=F.mse_loss, augment=None,
+                metrics={"r2": train.r2_score})
+
+
+def _mnist_fit_options(config: Experiment, device: torch.device) -> dict:
+    splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size, seed=config.seed, device=device)
+    augment = None
+    if config.max_shift:
+        augment = functools.partial(data.random_shift, max_shift=config.max_shift,
+                                    generator=torch.Generator().manual_seed(config.seed))
+    return dict(train_data=splits.train, val=splits.val, test_data=splits.test, loss_fn=LOSSES[config.loss],
+                augment=augment, metrics=None)
+
+
 def train_model(config: Experiment, *, validate: bool = True, device: str | torch.device | None = None,
                 progress: bool | None = None) -> tuple[torch.nn.Module, train.History]:
     """Train ``config`` from scratch, without the cache, and return the model with its history.
@@ -314,31 +360,27 @@ def train_model(config: Experiment, *, validate: bool = True, device: str | torc
     (early stopping needs the validation loss, so a config with ``patience`` then raises).
     On the CPU it trains on one thread (see the module's docstring). Runs started at once in one
     process (threads, or a thread-based executor) train one after the other: torch's seed and
-    thread count are the process's, and sharing them would change the numbers.
+    thread count are the process's, and sharing them would change the numbers. A Lorenz-96 run
+    records R² (``history.val_metrics["r2"]``, ``test_metrics["r2"]``).
     """
     _check_config(config)
     _check_flags(validate=validate, progress=progress)
     device = _checks.device(device) if device is not None else train.default_device()
-    splits = data.mnist_splits(val_size=config.val_size, train_size=config.train_size,
-                               seed=config.seed, device=device)
-    augment = None
-    if config.max_shift:
-        augment = functools.partial(data.random_shift, max_shift=config.max_shift,
-                                    generator=torch.Generator().manual_seed(config.seed))
+    options = (_mnist_fit_options if config.data == "mnist" else _l96_fit_options)(config, device)
+    val = options.pop("val")
     with _TRAINING, _one_thread(device):   # one run at a time in a process: seed and threads are global
         torch.manual_seed(config.seed)
-        model = models.mlp([784, *config.hidden, 10], activation=config.activation, dropout=config.dropout)
-        history = train.fit(model, config.build_optimizer(model.parameters()), splits.train,
-                            val_data=splits.val if validate else None, test_data=splits.test,
-                            epochs=config.epochs, batch_size=config.batch_size, loss_fn=LOSSES[config.loss],
-                            l1=config.l1, patience=config.patience, lr_steps=dict(config.lr_steps),
-                            augment=augment, seed=config.seed, device=device, progress=progress)
+        model = build_model(config)
+        history = train.fit(model, config.build_optimizer(model.parameters()), val_data=val if validate else None,
+                            epochs=config.epochs, batch_size=config.batch_size, l1=config.l1,
+                            patience=config.patience, lr_steps=dict(config.lr_steps), seed=config.seed,
+                            device=device, progress=progress, **options)
     return model, history
 
 
 def run(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,
         progress: bool | None = None) -> Result:
-    """Run ``config`` on MNIST (or fetch its result from the cache) and return the result.
+    """Run ``config`` (or fetch its result from the cache) and return the result.
 
     An interrupted run (Ctrl-C) is returned but not cached. A damaged cache entry is ignored and
     rewritten; a cache that cannot be written (a full disk) gives a warning, and the result.
@@ -356,10 +398,47 @@ def _run(config: Experiment, *, path: Path | None, device: torch.device, progres
     """:func:`run` with its cache entry at ``path`` (None: no cache), as a worker runs it."""
     if path is not None and (history := _cache.read_entry(path, config.to_json())) is not None:
         return Result(config, history, cached=True)
-    _, history = train_model(config, device=device, progress=progress)
+    model, history = train_model(config, device=device, progress=progress)
     if path is not None and not history.interrupted:
         try:
+            if config.data != "mnist":  # small networks the climate chapter couples into the model: kept
+                _write_model(path.with_suffix(".pt"), model)
             _cache.write_entry(path, config.to_json(), history, device=str(device))
         except OSError as error:
             log.warning("could not cache the result in %s (%s); returning it uncached", path, error)
     return Result(config, history)
+
+
+def _write_model(path: Path, model: torch.nn.Module) -> None:
+    buffer = io.BytesIO()
+    torch.save({name: value.cpu() for name, value in model.state_dict().items()}, buffer)
+    atomic_write(path, buffer.getvalue())
+
+
+def run_model(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,
+              progress: bool | None = None) -> tuple[torch.nn.Module, Result]:
+    """:func:`run`, and the trained network with it (in eval mode, on the CPU).
+
+    For Lorenz-96 configs the cache keeps the weights beside the history, so a cached run costs
+    no training. An MNIST run, one whose weights are missing or damaged, or any run without the
+    cache, is trained here: the same seeded computation, so the same network and history.
+    """
+    _check_config(config)
+    _check_flags(cache=cache, progress=progress)
+    device = _checks.device(device) if device is not None else train.default_device()
+    if cache and not os.environ.get("ANNLIB_NO_CACHE") and config.data != "mnist":
+        result = run(config, device=device, progress=progress)
+        path = cache_dir() / f"{cache_key(config, device=device)}.pt"
+        try:
+            model = build_model(config)
+            model.load_state_dict(torch.load(path, weights_only=True))
+            return model.eval(), result
+        except Exception as error:  # missing or damaged: never trust it
+            if not isinstance(error, FileNotFoundError):
+                log.warning("ignoring unreadable weights %s (%s); training again", path, error)
+        model, history = train_model(config, device=device, progress=progress)
+        with contextlib.suppress(OSError):
+            _write_model(path, model)
+        return model.cpu().eval(), result
+    model, history = train_model(config, device=device, progress=progress)
+    return model.cpu().eval(), Result(config, history)

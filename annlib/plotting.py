@@ -65,7 +65,11 @@ def _epochs(values: list[float]) -> list[int]:
 
 def plot_history(history: History, *, metric: str = "loss", ax: Axes | None = None,
                  label: str | None = None) -> Axes:
-    """Training and validation ``metric`` (``"loss"`` or ``"acc"``) against the epoch."""
+    """Training and validation ``metric`` (``"loss"`` or ``"acc"``) against the epoch.
+
+    The loss axis reads "cross-entropy loss" for a classification run (one that recorded
+    accuracies) and "loss" for a regression: set the label with ``ax.set_ylabel`` if it is not
+    cross-entropy."""
     _checks.check_type(history, "history", History, "an annlib.train.History")
     if metric not in ("loss", "acc"):
         raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
@@ -80,7 +84,8 @@ def plot_history(history: History, *, metric: str = "loss", ax: Axes | None = No
         ax.axvline(history.best_epoch, color="grey", ls=":", label="best epoch (restored)")
     if history.diverged:
         ax.axvline(history.diverged_epoch, color="red", ls="--", label="diverged")
-    ax.set(xlabel="epoch", ylabel="cross-entropy loss" if metric == "loss" else "accuracy")
+    loss = "cross-entropy loss" if history.train_acc or history.val_acc else "loss"  # a regression's is the caller's
+    ax.set(xlabel="epoch", ylabel=loss if metric == "loss" else "accuracy")
     if ax.get_legend_handles_labels()[0]:  # a run with no epochs draws nothing
         ax.legend()
     return ax

@@ -72,8 +72,8 @@ EDITS = [
      True, True),
     # Forms a tracer of names would miss: the training path is whole modules, so it fails closed.
     ("a statement that is not a definition", "experiments", 'LOSSES = {"cross_entropy": F.cross_entropy, "mse": '
-     '_mse_on_one_hot}\n', 'LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}\n'
-     'LOSSES.update(mse=F.l1_loss)\n', True, True),
+     '_mse_on_one_hot}', 'LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse_on_one_hot}\n'
+     'LOSSES.update(mse=F.l1_loss)', True, True),
     ("a definition inside an if block", "experiments", "_TRAINING = threading.Lock()\n",
      "_TRAINING = threading.Lock()\nif True:\n    _TRAINING = threading.RLock()\n", True, True),
     ("a function-local import of a teaching module", "experiments", "    _check_config(config)\n    _check_flags("
@@ -108,8 +108,8 @@ def test_paths_starting_with_a_tilde_are_in_the_home_directory(package, monkeypa
 
 def test_the_training_path_is_what_training_executes():
     sources = cache.training_sources()
-    assert set(sources) == {"__init__", "_checks", "_files", "_fitcheck", "cache", "data", "experiments", "mnist", "models",
-                            "train"}   # not plotting, sweep, functional, optim, testing
+    assert set(sources) == {"__init__", "_checks", "_files", "_fitcheck", "cache", "data", "experiments", "lorenz96",
+                            "mnist", "models", "subgrid", "train"}   # not plotting, sweep, functional, optim, testing
     assert "__version__" not in sources["__init__"]
     assert "def train_model(" in sources["experiments"] and "class Experiment" in sources["experiments"]
     assert "def select(" not in sources["experiments"] and "_SELECT_BY" not in sources["experiments"]

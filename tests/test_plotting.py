@@ -26,6 +26,15 @@ def test_plot_history_draws_both_splits_and_returns_axes():
     plt.close(fig)
 
 
+def test_plot_history_labels_the_loss_cross_entropy_only_for_classification():
+    fig, (ax_c, ax_r) = plt.subplots(1, 2)
+    assert plotting.plot_history(history(), ax=ax_c).get_ylabel() == "cross-entropy loss"
+    regression = train.History(train_loss=[3.0, 2.0], val_loss=[3.1, 2.2], epoch_time=[1, 1],
+                               val_metrics={"r2": [0.5, 0.6]})
+    assert plotting.plot_history(regression, ax=ax_r).get_ylabel() == "loss"
+    plt.close(fig)
+
+
 def test_plot_histories_marks_divergence_and_keeps_colours():
     fig, ax = plt.subplots()
     plotting.plot_histories({"adam": history(), "sgd": history(diverged=True)}, metric="train_loss", ax=ax)
