@@ -1,13 +1,16 @@
-"""Files written whole or not at all: what the MNIST files and the result cache are written with."""
+"""Files written whole or not at all: what the MNIST files, the result cache and saved tensors are written with."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
 import tempfile
 import time
 from pathlib import Path
+
+import torch
 
 _STALE_PART_S = 3600  # a temporary file this old was left by a writer that was killed
 
@@ -35,3 +38,10 @@ def atomic_write(path: Path, data: bytes) -> None:
             if time.time() - part.stat().st_mtime > _STALE_PART_S:
                 part.unlink()
 
+
+
+def atomic_save(path: Path, obj) -> None:
+    """``torch.save(obj)`` to ``path`` through :func:`atomic_write`: readers never see half a file."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, buffer.getvalue())

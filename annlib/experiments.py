@@ -27,7 +27,6 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import io
 import json
 import logging
 import math
@@ -41,7 +40,7 @@ import torch
 from torch.nn import functional as F
 
 from annlib import _checks, cache as _cache, data, models, subgrid, train
-from annlib._files import atomic_write
+from annlib._files import atomic_save
 from annlib.cache import RESULTS_VERSION, cache_dir, code_checksum
 from annlib.sweep import default_workers, run_all
 
@@ -410,9 +409,7 @@ def _run(config: Experiment, *, path: Path | None, device: torch.device, progres
 
 
 def _write_model(path: Path, model: torch.nn.Module) -> None:
-    buffer = io.BytesIO()
-    torch.save({name: value.cpu() for name, value in model.state_dict().items()}, buffer)
-    atomic_write(path, buffer.getvalue())
+    atomic_save(path, {name: value.cpu() for name, value in model.state_dict().items()})
 
 
 def run_model(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,
@@ -436,7 +433,7 @@ def run_model(config: Experiment, *, cache: bool = True, device: str | torch.dev
         except Exception as error:  # missing or damaged: never trust it
             if not isinstance(error, FileNotFoundError):
                 log.warning("ignoring unreadable weights %s (%s); training again", path, error)
-        model, history = train_model(config, device=device, progress=progress)
+        model, _ = train_model(config, device=device, progress=progress)
         with contextlib.suppress(OSError):
             _write_model(path, model)
         return model.cpu().eval(), result

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import io
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ import torch
 from torch import nn
 
 from annlib import _checks, lorenz96
-from annlib._files import atomic_write
+from annlib._files import atomic_save
 from annlib.cache import _unparsed, cache_dir
 from annlib.data import Splits
 
@@ -80,10 +79,8 @@ def truth_data(*, cache: bool = True, progress: bool | None = None) -> lorenz96.
     trajectory = lorenz96.truth(s["members"], steps=s["steps"], every=s["every"], spin_up=s["spin_up"],
                                 seed=s["seed"], F=s["F"], progress=progress)
     if use_cache:
-        buffer = io.BytesIO()
-        torch.save({"t": trajectory.t, "x": trajectory.x, "u": trajectory.u}, buffer)
         try:
-            atomic_write(path, buffer.getvalue())
+            atomic_save(path, {"t": trajectory.t, "x": trajectory.x, "u": trajectory.u})
         except OSError as error:
             log.warning("could not cache the Lorenz-96 data in %s (%s)", path, error)
     return trajectory

@@ -174,7 +174,7 @@ def test_l96_training_is_a_regression_with_r2(small):
     assert model[-1].out_features == lorenz96.K
 
 
-def test_run_model_keeps_the_weights_beside_the_history(small, monkeypatch, caplog):
+def test_run_model_keeps_the_weights_beside_the_history(small, monkeypatch):
     config = l96(data="l96-neighbours")
     net, result = experiments.run_model(config, device="cpu", progress=False)
     assert not result.cached and not net.training
