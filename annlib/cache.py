@@ -17,6 +17,7 @@ written whole or not at all, and an entry whose checksum fails is ignored (and r
 from __future__ import annotations
 
 import ast
+import base64
 import functools
 import hashlib
 import json
@@ -30,7 +31,8 @@ from annlib import _checks
 from annlib._files import atomic_write
 
 __all__ = ["RESULTS_VERSION", "NOT_TRAINING_DEFINITIONS", "NOT_TRAINING_IMPORTS", "TRAINING_ROOT", "StaleCodeError",
-           "cache_dir", "code_checksum", "library_checksum", "read_entry", "training_sources", "write_entry"]
+           "WEIGHTS_SUFFIX", "cache_dir", "check_entry", "code_checksum", "library_checksum", "load_entry", "read_entry",
+           "read_weights", "seal", "training_sources", "write_entry", "write_weights"]
 
 log = logging.getLogger("annlib.cache")
 
@@ -38,11 +40,13 @@ RESULTS_VERSION = 1  # bump when a change alters results in a way the code check
 PACKAGE = Path(__file__).parent
 # The training path is experiments.py and every annlib module that it or annlib/__init__.py
 # imports, and those import in turn (anywhere in a module, inside functions too), each read whole.
-# Left out, by name: experiments.py's choosing code and its import of the sweep scheduler (a
-# module training does not import is not on the path: plotting, functional, optim, testing, sweep).
+# Left out, by name: experiments.py's choosing code, its import of the sweep scheduler and that of
+# the fetching of published results (a module training does not import is not on the path:
+# plotting, functional, optim, testing, sweep, published).
 TRAINING_ROOT = "experiments"
 NOT_TRAINING_DEFINITIONS = ("select", "_SELECT_BY")   # top-level names of experiments.py: choosing
-NOT_TRAINING_IMPORTS = {"sweep": {"default_workers", "run_all"}}   # re-exported, never called by training
+NOT_TRAINING_IMPORTS = {"sweep": {"default_workers", "run_all"},   # re-exported, never called by training
+                        "published": {"fetch_entry", "fetch_weights"}}   # fetch what another build trained
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -194,18 +198,15 @@ def _digest(entry: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def read_entry(path: Path, config_json: str):
-    """The cached :class:`~annlib.train.History` of the config whose canonical JSON is
-    ``config_json``, or None if the entry is missing, damaged or another config's."""
+def load_entry(path: Path, config_json: str) -> tuple | None:
+    """``(history, meta)`` of the entry at ``path`` for the config whose canonical JSON is
+    ``config_json`` (``meta["published"]``: the address it was fetched from, if it was), or None
+    if the entry is missing, damaged or another config's."""
     from annlib.train import History
 
     try:
-        entry = json.loads(path.read_text())
-        if entry["sha256"] != _digest(entry):
-            raise ValueError("its checksum does not match its contents")
-        if entry["key"] != path.stem or entry["config"] != json.loads(config_json):
-            raise ValueError("it is the entry of another config")
-        return History.from_dict(entry["history"])
+        entry = check_entry(json.loads(path.read_text()), path.stem, config_json)
+        return History.from_dict(entry["history"]), entry.get("meta", {})
     except FileNotFoundError:
         return None
     except Exception as error:  # corrupted or unreadable: ignore it and recompute, never trust it
@@ -213,10 +214,73 @@ def read_entry(path: Path, config_json: str):
         return None
 
 
+def read_entry(path: Path, config_json: str):
+    """The cached :class:`~annlib.train.History` of :func:`load_entry`, or None."""
+    loaded = load_entry(path, config_json)
+    return loaded[0] if loaded is not None else None
+
+
+def check_entry(entry, key: str, config_json: str) -> dict:
+    """``entry`` (a parsed entry, of a history or of weights) if it is whole and the one of ``key``
+    and of the config whose canonical JSON is ``config_json``; else a ``ValueError`` saying why."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+        raise ValueError("it is not a cache entry")
+    if entry["sha256"] != _digest(entry):
+        raise ValueError("its checksum does not match its contents")
+    if entry.get("key") != key or entry.get("config") != json.loads(config_json):
+        raise ValueError("it is the entry of another config")
+    return entry
+
+
+def seal(entry: dict) -> bytes:
+    """The entry's JSON with its ``sha256`` (re)computed: what :func:`check_entry` accepts."""
+    entry = {**entry, "sha256": _digest(entry)}
+    return json.dumps(entry, indent=1).encode()
+
+
 def write_entry(path: Path, config_json: str, history, device: str) -> None:
     """Write the entry atomically (a temporary file, then a rename): readers see the old entry or
     the new one, never half of one, however many processes write it at once."""
     entry = {"key": path.stem, "config": json.loads(config_json), "history": history.to_dict(),
              "meta": {"results_version": RESULTS_VERSION, "torch": torch.__version__, "device": device}}
-    entry["sha256"] = _digest(entry)
-    atomic_write(path, json.dumps(entry, indent=1).encode())
+    atomic_write(path, seal(entry))
+
+
+WEIGHTS_SUFFIX = ".weights"  # <key>.weights beside <key>.json: a network's weights, as JSON
+
+
+def write_weights(path: Path, config_json: str, state: dict[str, torch.Tensor]) -> None:
+    """Write a network's ``state_dict`` as a JSON entry (each tensor's dtype, shape and raw
+    little-endian bytes in base64), atomically; read with :func:`read_weights`. JSON, not a
+    pickle: reading it runs no code, so weights may come from anywhere, even the web."""
+    tensors = {}
+    for name, tensor in state.items():
+        tensor = tensor.detach().cpu().contiguous()
+        raw = tensor.view(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        tensors[name] = {"dtype": str(tensor.dtype).removeprefix("torch."), "shape": list(tensor.shape),
+                         "base64": base64.b64encode(raw).decode()}
+    atomic_write(path, seal({"key": path.name.removesuffix(WEIGHTS_SUFFIX), "config": json.loads(config_json),
+                             "weights": tensors}))
+
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16,
+           "int64": torch.int64, "int32": torch.int32, "uint8": torch.uint8, "bool": torch.bool}
+
+
+def read_weights(path: Path, config_json: str) -> dict[str, torch.Tensor] | None:
+    """The ``state_dict`` :func:`write_weights` wrote at ``path`` for this config, or None if it
+    is missing, damaged or another config's (a warning for the last two)."""
+    try:
+        entry = check_entry(json.loads(path.read_text()), path.name.removesuffix(WEIGHTS_SUFFIX), config_json)
+        state = {}
+        for name, item in entry["weights"].items():
+            dtype, shape = _DTYPES[item["dtype"]], tuple(item["shape"])
+            raw = bytearray(base64.b64decode(item["base64"], validate=True))
+            tensor = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+            state[name] = tensor.reshape(shape)
+        return state
+    except FileNotFoundError:
+        return None
+    except Exception as error:
+        log.warning("ignoring unreadable weights %s (%s)", path, error)
+        return None

@@ -40,8 +40,8 @@ import torch
 from torch.nn import functional as F
 
 from annlib import _checks, cache as _cache, data, models, subgrid, train
-from annlib._files import atomic_save
 from annlib.cache import RESULTS_VERSION, cache_dir, code_checksum
+from annlib.published import fetch_entry, fetch_weights
 from annlib.sweep import default_workers, run_all
 
 __all__ = ["RESULTS_VERSION", "OPTIMIZERS", "LOSSES", "DATASETS", "Experiment", "Result", "build_model", "cache_dir",
@@ -216,18 +216,36 @@ class Experiment:
         return torch.optim.Adam(params, fused=True, **common)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Result:
-    """A config and what running it gave; ``cached`` says whether it came from the cache."""
+    """A config and what running it gave; ``cached`` says whether it came from the cache, and
+    ``published`` whether from the book's own build (:mod:`annlib.published`); ``origin`` says it
+    in words."""
 
     config: Experiment
     history: train.History
     cached: bool = False
+    published: bool = False
 
     def __post_init__(self) -> None:
         _check_config(self.config)
         _checks.check_type(self.history, "history", train.History, "an annlib.train.History")
         _checks.check_flag(self.cached, "cached")
+        _checks.check_flag(self.published, "published")
+        if self.published and not self.cached:
+            raise ValueError("a published result is a cached one: published=True needs cached=True")
+
+    @property
+    def origin(self) -> str:
+        """Where the result came from: "from the published build, trained in 41 s", "from the
+        cache, trained in 41 s" or "trained here in 41 s"."""
+        seconds = f"trained in {self.history.wall_time:.0f} s"
+        if self.published:
+            return f"from the published build, {seconds}"
+        return f"from the cache, {seconds}" if self.cached else f"{seconds.replace('trained', 'trained here')}"
+
+    def __repr__(self) -> str:
+        return f"Result({self.config!r}, {self.origin})"
 
     def without_test(self) -> Result:
         """The same result with the test loss and accuracy removed (see :func:`select`)."""
@@ -377,65 +395,97 @@ def train_model(config: Experiment, *, validate: bool = True, device: str | torc
     return model, history
 
 
-def run(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,
+def run(config: Experiment, *, cache: bool = True, retrain: bool = False, device: str | torch.device | None = None,
         progress: bool | None = None) -> Result:
-    """Run ``config`` (or fetch its result from the cache) and return the result.
+    """Run ``config`` and return the result: from the local cache, else from the book's published
+    build (:mod:`annlib.published`), else trained here.
 
-    An interrupted run (Ctrl-C) is returned but not cached. A damaged cache entry is ignored and
-    rewritten; a cache that cannot be written (a full disk) gives a warning, and the result.
-    ``device`` must exist here even for a cached result: the kind of device is part of its key.
+    ``retrain=True`` trains here whatever the caches hold, and stores that result; ``cache=False``
+    (or ``ANNLIB_NO_CACHE=1``) trains without reading or writing any cache. An interrupted run
+    (Ctrl-C) is returned but not cached. A damaged cache entry is ignored and rewritten; a cache
+    that cannot be written (a full disk) gives a warning, and the result. ``device`` must exist
+    here even for a cached result: the kind of device is part of its key.
     """
     _check_config(config)
-    _check_flags(cache=cache, progress=progress)
+    _check_flags(cache=cache, retrain=retrain, progress=progress)
     device = _checks.device(device) if device is not None else train.default_device()
     use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
     path = cache_dir() / f"{cache_key(config, device=device)}.json" if use_cache else None
-    return _run(config, path=path, device=device, progress=progress)
+    if path is not None and not retrain and (result := _lookup(config, path, fetch=True)) is not None:
+        if result.published and train._progress_enabled(progress):
+            print(f"{result.origin} (run(..., retrain=True) trains it here)")
+        return result
+    return _run(config, path=path, device=device, progress=progress, look=False)
 
 
-def _run(config: Experiment, *, path: Path | None, device: torch.device, progress: bool | None) -> Result:
-    """:func:`run` with its cache entry at ``path`` (None: no cache), as a worker runs it."""
-    if path is not None and (history := _cache.read_entry(path, config.to_json())) is not None:
-        return Result(config, history, cached=True)
+def _lookup(config: Experiment, path: Path, *, fetch: bool) -> Result | None:
+    """The result of ``config`` in the local cache entry ``path``, else (with ``fetch``) the
+    published one, stored there first; None if neither has it."""
+    loaded = _cache.load_entry(path, config.to_json())
+    if loaded is None and fetch and fetch_entry(path, config.to_json()):
+        loaded = _cache.load_entry(path, config.to_json())
+    if loaded is None:
+        return None
+    history, meta = loaded
+    return Result(config, history, cached=True, published="published" in meta)
+
+
+def _run(config: Experiment, *, path: Path | None, device: torch.device, progress: bool | None,
+         look: bool = True, keep_model: bool = False) -> Result:
+    """:func:`run` with its cache entry at ``path`` (None: no cache), as a worker runs it: the
+    local entry if ``look`` finds one, else trained and stored, with the network's weights
+    beside it if ``keep_model`` or the run is a Lorenz-96 one (small networks that the climate
+    chapter couples into the model)."""
+    if path is not None and look and (result := _lookup(config, path, fetch=False)) is not None:
+        return result
+    return _train_and_store(config, path=path, device=device, progress=progress, keep_model=keep_model)[1]
+
+
+def _train_and_store(config: Experiment, *, path: Path | None, device: torch.device, progress: bool | None,
+                     keep_model: bool) -> tuple[torch.nn.Module, Result]:
     model, history = train_model(config, device=device, progress=progress)
     if path is not None and not history.interrupted:
         try:
-            if config.data != "mnist":  # small networks the climate chapter couples into the model: kept
-                _write_model(path.with_suffix(".pt"), model)
+            if keep_model or config.data != "mnist":
+                _cache.write_weights(path.with_suffix(_cache.WEIGHTS_SUFFIX), config.to_json(), model.state_dict())
             _cache.write_entry(path, config.to_json(), history, device=str(device))
         except OSError as error:
             log.warning("could not cache the result in %s (%s); returning it uncached", path, error)
-    return Result(config, history)
+    return model, Result(config, history)
 
 
-def _write_model(path: Path, model: torch.nn.Module) -> None:
-    atomic_save(path, {name: value.cpu() for name, value in model.state_dict().items()})
-
-
-def run_model(config: Experiment, *, cache: bool = True, device: str | torch.device | None = None,
-              progress: bool | None = None) -> tuple[torch.nn.Module, Result]:
+def run_model(config: Experiment, *, cache: bool = True, retrain: bool = False,
+              device: str | torch.device | None = None, progress: bool | None = None
+              ) -> tuple[torch.nn.Module, Result]:
     """:func:`run`, and the trained network with it (in eval mode, on the CPU).
 
-    For Lorenz-96 configs the cache keeps the weights beside the history, so a cached run costs
-    no training. An MNIST run, one whose weights are missing or damaged, or any run without the
-    cache, is trained here: the same seeded computation, so the same network and history.
+    The cache keeps the network's weights beside the history (``<key>.weights``, JSON), so a
+    cached run costs no training; the published build's weights are fetched like its results.
+    A run whose weights are missing or damaged is trained here: the same seeded computation, so
+    on the same kind of CPU the same network and history. ``retrain`` and ``cache`` as in :func:`run`.
     """
     _check_config(config)
-    _check_flags(cache=cache, progress=progress)
+    _check_flags(cache=cache, retrain=retrain, progress=progress)
     device = _checks.device(device) if device is not None else train.default_device()
-    if cache and not os.environ.get("ANNLIB_NO_CACHE") and config.data != "mnist":
-        result = run(config, device=device, progress=progress)
-        path = cache_dir() / f"{cache_key(config, device=device)}.pt"
-        try:
+    if not cache or os.environ.get("ANNLIB_NO_CACHE"):
+        model, history = train_model(config, device=device, progress=progress)
+        return model.cpu().eval(), Result(config, history)
+    path = cache_dir() / f"{cache_key(config, device=device)}.json"
+    weights = path.with_suffix(_cache.WEIGHTS_SUFFIX)
+    result = None if retrain else _lookup(config, path, fetch=True)
+    if result is not None:
+        state = _cache.read_weights(weights, config.to_json())
+        if state is None and result.published and fetch_weights(weights, config.to_json()):
+            state = _cache.read_weights(weights, config.to_json())
+        if state is not None:
             model = build_model(config)
-            model.load_state_dict(torch.load(path, weights_only=True))
+            model.load_state_dict(state)
+            if result.published and train._progress_enabled(progress):
+                print(f"{result.origin}, with its weights (run_model(..., retrain=True) trains it here)")
             return model.eval(), result
-        except Exception as error:  # missing or damaged: never trust it
-            if not isinstance(error, FileNotFoundError):
-                log.warning("ignoring unreadable weights %s (%s); training again", path, error)
-        model, _ = train_model(config, device=device, progress=progress)
+        model, _ = train_model(config, device=device, progress=progress)   # the same network, once more
         with contextlib.suppress(OSError):
-            _write_model(path, model)
+            _cache.write_weights(weights, config.to_json(), model.state_dict())
         return model.cpu().eval(), result
-    model, history = train_model(config, device=device, progress=progress)
-    return model.cpu().eval(), Result(config, history)
+    model, trained = _train_and_store(config, path=path, device=device, progress=progress, keep_model=True)
+    return model.cpu().eval(), trained

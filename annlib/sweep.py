@@ -85,7 +85,8 @@ _SET_UP: set[Callable[[], None]] = set()  # the setups this process has run
 _SETTING_UP = threading.Lock()
 
 
-def _run_one(config, path: str | None, code: str, device: str, setup: Callable[[], None] | None):
+def _run_one(config, path: str | None, code: str, device: str, setup: Callable[[], None] | None, look: bool = True,
+             keep_model: bool = False):
     """What a worker runs: ``setup`` once per process (tests give workers their data this way),
     then the run, cached at ``path`` (the caller's entry; None: no cache), without a progress bar.
 
@@ -106,7 +107,7 @@ def _run_one(config, path: str | None, code: str, device: str, setup: Callable[[
                            f"({mine}, the caller's {code}), torch ({torch.__version__}) or data differ; install the "
                            "same annlib and torch everywhere, and restart the workers after editing annlib")
     return experiments._run(config, path=Path(path) if path is not None else None,
-                            device=_checks.device(device), progress=False)
+                            device=_checks.device(device), progress=False, look=look, keep_model=keep_model)
 
 
 def _estimated_cost(config) -> float:
@@ -122,9 +123,12 @@ def _estimated_cost(config) -> float:
 
 def run_pending(todo: Mapping[Hashable, object], on_result: Callable[[Hashable, object], None], *,
                 executor: concurrent.futures.Executor | None, workers: int, paths: Mapping[Hashable, Path | None],
-                device: torch.device, setup: Callable[[], None] | None, label: Callable[[str], None]) -> None:
+                device: torch.device, setup: Callable[[], None] | None, label: Callable[[str], None],
+                look: bool = True, keep_models: bool = False) -> None:
     """Run ``todo`` (name → config), longest first, each cached at ``paths[name]``, calling
-    ``on_result(name, result)`` as each finishes. In ``executor`` if given (it is not shut down),
+    ``on_result(name, result)`` as each finishes (``look``: a worker first reads the entry, which
+    another may have written meanwhile; False for a retrain; ``keep_models``: each stores its
+    network's weights too). In ``executor`` if given (it is not shut down),
     else in a pool of ``workers`` processes of this machine. Ctrl-C, or a run that raises, cancels what has not started: the
     pool's processes are stopped at once; an executor's running tasks finish on their own."""
     own = executor is None
@@ -137,7 +141,7 @@ def run_pending(todo: Mapping[Hashable, object], on_result: Callable[[Hashable, 
         # Longest first, so that no worker is left with a long run at the end while the others idle.
         for name in sorted(todo, key=lambda name: _estimated_cost(todo[name]), reverse=True):
             path = str(paths[name]) if paths[name] is not None else None
-            args = (todo[name], path, code, str(device), setup)
+            args = (todo[name], path, code, str(device), setup, look, keep_models)
             futures[executor.submit(_run_one, *args)] = name
         for future in concurrent.futures.as_completed(futures):
             on_result(futures[future], future.result())
@@ -153,14 +157,16 @@ def run_pending(todo: Mapping[Hashable, object], on_result: Callable[[Hashable, 
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
-            device: str | torch.device | None = None, progress: bool | None = None,
+def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True, retrain: bool = False,
+            keep_models: bool = False, device: str | torch.device | None = None, progress: bool | None = None,
             workers: int | None = None, executor: concurrent.futures.Executor | None = None
             ) -> dict[Hashable, Result]:
     """Run several named configs (:class:`~annlib.experiments.Experiment`); returns name →
     :class:`~annlib.experiments.Result`, in the order given.
 
-    Cached results are read first; the configs left are run side by side, each on one thread,
+    Cached results are read first, then those of the book's published build
+    (:mod:`annlib.published`, fetched side by side; ``retrain=True`` reads neither and trains
+    every config here); the configs left are run side by side, each on one thread,
     and each result is cached as it finishes: in ``workers`` processes of this machine (default
     :func:`default_workers`; ``workers=1`` runs them one after the other in this process), or in
     ``executor``, any :class:`concurrent.futures.Executor` (a Dask client's ``get_executor()``
@@ -168,10 +174,13 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
     either way. A bar counts the runs. On Ctrl-C the runs not started are cancelled (a pool's workers are stopped) and
     ``KeyboardInterrupt`` is raised; the runs that finished are in the cache.
 
+    ``keep_models=True`` stores the weights of each network it trains beside its result, so that
+    :func:`~annlib.experiments.run_model` gives it back without training it again.
+
     Names can be any hashable, e.g. tuples ``(lr, batch_size)``; the bar shows ``str(name)``.
     No configs give an empty dict.
     """
-    from annlib.experiments import Experiment, Result, _check_flags, _run, cache_key
+    from annlib.experiments import Experiment, _check_flags, _lookup, _run, cache_key
 
     if not isinstance(configs, Mapping):
         raise TypeError(f"configs must be a mapping of names to Experiments, e.g. {{'adam': Experiment()}}, "
@@ -179,7 +188,7 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
     for name, config in configs.items():
         if not isinstance(config, Experiment):
             raise TypeError(f"configs[{name!r}] must be an Experiment, got {type(config).__name__} {config!r}")
-    _check_flags(cache=cache, progress=progress)
+    _check_flags(cache=cache, retrain=retrain, keep_models=keep_models, progress=progress)
     device = _checks.device(device) if device is not None else train.default_device()
     if workers is not None and (not _checks.is_int(workers) or workers < 1):
         raise ValueError(f"workers must be a positive integer, got {workers!r} (or None: default_workers)")
@@ -194,9 +203,15 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
     paths = {name: directory / f"{cache_key(config, device=device)}.json" if use_cache else None
              for name, config in configs.items()}
     results: dict[Hashable, Result] = {}
-    for name, config in configs.items():
-        if use_cache and (history := _cache.read_entry(paths[name], config.to_json())) is not None:
-            results[name] = Result(config, history, cached=True)
+    if use_cache and not retrain:
+        for name, config in configs.items():
+            if (result := _lookup(config, paths[name], fetch=False)) is not None:
+                results[name] = result
+        missing = [name for name in configs if name not in results]
+        with concurrent.futures.ThreadPoolExecutor(max(1, min(8, len(missing)))) as pool:  # each fetch waits on the network
+            fetched = pool.map(lambda name: _lookup(configs[name], paths[name], fetch=True), missing)
+            results.update({name: result for name, result in zip(missing, fetched) if result is not None})
+        _say_published(results.values(), progress)
     todo = {name: config for name, config in configs.items() if name not in results}
     bar = train._progress_bar(len(configs), progress, unit="run")
     bar.update(len(results))
@@ -211,10 +226,21 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True,
         if executor is None and min(workers, len(todo)) <= 1:
             for name, config in todo.items():
                 bar.set_description(str(name))
-                finished(name, _run(config, path=paths[name], device=device, progress=progress))
+                finished(name, _run(config, path=paths[name], device=device, progress=progress, look=False,
+                                    keep_model=keep_models))
         elif todo:
             run_pending(todo, finished, executor=executor, workers=min(workers or 1, len(todo)), paths=paths,
-                        device=device, setup=_WORKER_SETUP, label=bar.set_description)
+                        device=device, setup=_WORKER_SETUP, label=bar.set_description, look=not retrain,
+                        keep_models=keep_models)
     finally:
         bar.close()
     return {name: results[name] for name in configs}
+
+
+def _say_published(results, progress: bool | None) -> None:
+    """One line, where progress is shown, for the results that came from the published build."""
+    published = [result for result in results if result.published]
+    if published and train._progress_enabled(progress):
+        seconds = sum(result.history.wall_time for result in published)
+        print(f"{len(published)} run{'s' * (len(published) > 1)} from the published build, trained there in "
+              f"{seconds:.0f} s (run_all(..., retrain=True) trains them here)")

@@ -91,9 +91,15 @@ def _progress_bar(total: int, progress: bool | None, *, unit: str = "batch"):
         from tqdm.auto import tqdm
     except ImportError:
         from tqdm import tqdm
-    if progress is None:  # tqdm.notebook ignores TQDM_DISABLE and would embed a widget anyway
-        progress = os.environ.get("TQDM_DISABLE", "").lower() not in ("1", "true", "yes")
-    return tqdm(total=total, unit=unit, leave=False, disable=not progress)
+    return tqdm(total=total, unit=unit, leave=False, disable=not _progress_enabled(progress))
+
+
+def _progress_enabled(progress: bool | None) -> bool:
+    """``progress``, or when None whether ``TQDM_DISABLE`` leaves progress bars on (tqdm.notebook
+    ignores it and would embed a widget anyway)."""
+    if progress is None:
+        return os.environ.get("TQDM_DISABLE", "").lower() not in ("1", "true", "yes")
+    return progress
 
 
 def default_device() -> torch.device:

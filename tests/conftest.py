@@ -16,6 +16,13 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _no_published_results(monkeypatch):
+    """No test asks the book's published results for anything, but those that serve their own
+    (tests/test_published.py)."""
+    monkeypatch.setenv("ANNLIB_NO_FETCH", "1")
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, dtype=">i4").tobytes()
     return header + array.astype(np.uint8).tobytes()

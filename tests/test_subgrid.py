@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from annlib import data, experiments, lorenz96, models, subgrid, train
+from annlib import cache, data, experiments, lorenz96, models, subgrid, train
 from annlib.experiments import Experiment
 
 
@@ -178,7 +178,7 @@ def test_run_model_keeps_the_weights_beside_the_history(small, monkeypatch):
     config = l96(data="l96-neighbours")
     net, result = experiments.run_model(config, device="cpu", progress=False)
     assert not result.cached and not net.training
-    (weights,) = small.glob("[0-9a-f]*.pt")      # beside the history's entry, under its key
+    (weights,) = small.glob("[0-9a-f]*.weights")      # beside the history's entry, under its key
     assert weights.with_suffix(".json").exists()
     fresh, _ = experiments.train_model(config, device="cpu", progress=False)
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), fresh.state_dict().values()))
@@ -195,13 +195,13 @@ def test_run_model_keeps_the_weights_beside_the_history(small, monkeypatch):
 def test_run_model_trains_again_when_the_weights_are_damaged(small, caplog):
     config = l96()
     net, _ = experiments.run_model(config, device="cpu", progress=False)
-    (weights,) = small.glob("[0-9a-f]*.pt")
+    (weights,) = small.glob("[0-9a-f]*.weights")
     weights.write_bytes(b"garbage")
-    with caplog.at_level(logging.WARNING, logger="annlib.experiments"):
+    with caplog.at_level(logging.WARNING, logger="annlib.cache"):
         again, result = experiments.run_model(config, device="cpu", progress=False)
     assert "ignoring unreadable weights" in caplog.text and result.cached
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values()))
-    torch.load(weights, weights_only=True)          # rewritten, readable
+    assert cache.read_weights(weights, config.to_json()) is not None          # rewritten, readable
     weights.unlink()
     third, _ = experiments.run_model(config, device="cpu", progress=False)   # missing: trained again, silently
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), third.state_dict().values()))
