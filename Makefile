@@ -52,7 +52,11 @@ check-workflow:
 
 zip: $(STAMP)
 	rm -f _build/html/ann-pytorch-book-html.zip _build/ann-pytorch-book-html.zip
-	cd _build && ../$(BIN)/python -m zipfile -c ann-pytorch-book-html.zip html/
+	@# every page, less the experiment results published for annlib to fetch (html/_results): a reader offline has no use for them
+	cd _build && ../$(BIN)/python -c 'import pathlib, zipfile; \
+	  files = [p for p in sorted(pathlib.Path("html").rglob("*")) if p.is_file() and "_results" not in p.parts]; \
+	  archive = zipfile.ZipFile("ann-pytorch-book-html.zip", "w", zipfile.ZIP_DEFLATED); \
+	  [archive.write(p) for p in files]; archive.close(); print(len(files), "files")'
 	mv _build/ann-pytorch-book-html.zip _build/html/
 	@echo "_build/html/ann-pytorch-book-html.zip: unzip it anywhere and open html/index.html"
 

@@ -7,7 +7,10 @@
    ``binder/postBuild`` there. Nothing of the build's own environment is used.
 3. Converts every chapter of the table of contents from MyST Markdown to ``.ipynb`` with that
    environment's jupytext and executes it top to bottom with nbclient, in the chapter's directory,
-   with an empty home directory: no experiment cache, progress bars on, as a reader sees them.
+   with an empty home directory: no experiment cache, progress bars on, as a reader sees them,
+   and the book's published results out of reach (``ANNLIB_RESULTS_URL`` names a loopback port
+   where nothing listens): every chapter must train what it needs from nothing, and at least one
+   must show that it asked for them and went on (annlib.published's warning).
 
 4. With ``--compare BUILD`` (the ``_build`` of a book built on this machine: another CPU rounds
    differently), compares every value the chapters glued with the build's, as
@@ -30,6 +33,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -61,6 +65,16 @@ for path in map(Path, sys.argv[1:]):
     cells = sum(cell.cell_type == "code" for cell in notebook.cells)
     print(f"{path.name}: {cells} code cells ran in {time.perf_counter() - start:.0f} s", flush=True)
 """
+
+
+UNREACHABLE = "published results at"  # annlib.published's warning: "... cannot be reached (...): training here"
+
+
+def closed_port() -> int:
+    """A loopback port where nothing listens: one that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run(command: list[str], **kwargs) -> None:
@@ -117,7 +131,7 @@ def main() -> None:
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(("ANNLIB_", "TQDM_", "VIRTUAL_ENV", "PYTHON", "JUPYTER"))}
         env.update(HOME=str(home), PATH=f"{venv / 'bin'}:{env['PATH']}", VIRTUAL_ENV=str(venv),
-                   PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1", ANNLIB_RESULTS_URL=f"http://127.0.0.1:{closed_port()}/_results/")
         run([str(venv / "bin" / "python"), "-m", "pip", "install", "--upgrade", "pip"], cwd=repo, env=env)
         run([str(venv / "bin" / "python"), "-m", "pip", "install", "-r", "binder/requirements.txt"],
             cwd=repo, env=env)
@@ -128,6 +142,11 @@ def main() -> None:
             cwd=repo / "book", env=env)
         print(f"binder check: {len(names)} chapters ran top to bottom in the binder/ environment "
               f"({time.perf_counter() - built:.0f} s after {built - start:.0f} s of set-up)")
+        asked = [n for n in names if UNREACHABLE in (repo / "book" / f"{n}.ipynb").read_text()]
+        print(f"binder check: {len(asked)} chapters asked for the published results, found them out of reach and "
+              f"trained instead: {', '.join(asked)}")
+        if not asked and not args.chapter:
+            raise SystemExit("binder check failed: no chapter asked for the book's published results")
         if build is not None:
             executed = {name: reproducible.notebook(repo / "book" / f"{name}.ipynb") for name in names}
             result = reproducible.compare(build, executed, labels=(str(args.compare), "the binder run"),

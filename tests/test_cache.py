@@ -109,7 +109,7 @@ def test_paths_starting_with_a_tilde_are_in_the_home_directory(package, monkeypa
 def test_the_training_path_is_what_training_executes():
     sources = cache.training_sources()
     assert set(sources) == {"__init__", "_checks", "_files", "_fitcheck", "cache", "data", "experiments", "lorenz96",
-                            "mnist", "models", "subgrid", "train"}   # not plotting, sweep, functional, optim, testing
+                            "mnist", "models", "subgrid", "train"}   # not plotting, sweep, published, functional, optim, testing
     assert "__version__" not in sources["__init__"]
     assert "def train_model(" in sources["experiments"] and "class Experiment" in sources["experiments"]
     assert "def select(" not in sources["experiments"] and "_SELECT_BY" not in sources["experiments"]

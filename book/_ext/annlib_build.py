@@ -1,5 +1,6 @@
 """Sphinx extension for building this book: quiet progress bars, a build-local experiment
-cache, and re-execution of every chapter when what the chapters depend on changes.
+cache, re-execution of every chapter when what the chapters depend on changes, and the
+experiment results published beside the HTML (``_results/``, see :mod:`annlib.published`).
 
 jupyter-cache decides whether a chapter must re-run by hashing only its code cells (and some
 metadata). A change to annlib, to the data or to the installed torch would leave stale outputs
@@ -63,12 +64,31 @@ def _drop_repeated_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = scripts
 
 
+def _publish_results(app, exception):
+    """Put the results this build's code looks up (and the weights it kept) in ``_results/``: a
+    reader's annlib fetches them from the published book instead of training (annlib.published)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from annlib import published
+
+    destination = Path(app.outdir) / "_results"
+    shutil.rmtree(destination, ignore_errors=True)   # an earlier build's results, of older code, go
+    counts = published.publish(os.environ["ANNLIB_CACHE_DIR"], destination)
+    logger.info("published %d experiment results and %d networks' weights (%.1f MB) in _results/",
+                counts["entries"], counts["weights"], counts["bytes"] / 1e6)
+
+
 def setup(app):
     # Progress bars are for people at a terminal or a live notebook, not for static pages.
     os.environ.setdefault("TQDM_DISABLE", "1")
     # Experiment results of this build live beside it (a fresh clone runs every experiment);
     # set ANNLIB_CACHE_DIR to share them between builds (as the publishing workflow does).
     os.environ.setdefault("ANNLIB_CACHE_DIR", str(Path(app.outdir).parent / ".annlib_cache"))
+    # The build computes every result itself (these are the results it publishes), never fetches
+    # them; chapters run their "start every experiment now" cells only here (ANNLIB_BOOK_BUILD).
+    os.environ["ANNLIB_NO_FETCH"] = "1"
+    os.environ["ANNLIB_BOOK_BUILD"] = "1"
     app.connect("env-get-outdated", _check_fingerprint)
     app.connect("html-page-context", _drop_repeated_scripts)
+    app.connect("build-finished", _publish_results)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
