@@ -411,10 +411,13 @@ def run(config: Experiment, *, cache: bool = True, retrain: bool = False, device
     device = _checks.device(device) if device is not None else train.default_device()
     use_cache = cache and not os.environ.get("ANNLIB_NO_CACHE")
     path = cache_dir() / f"{cache_key(config, device=device)}.json" if use_cache else None
-    if path is not None and not retrain and (result := _lookup(config, path, fetch=True)) is not None:
-        if result.published and train._progress_enabled(progress):
-            print(f"{result.origin} (run(..., retrain=True) trains it here)")
-        return result
+    if path is not None and not retrain:
+        if (result := _lookup(config, path, fetch=False)) is not None:
+            return result
+        if (result := _lookup(config, path, fetch=True)) is not None:   # fetched now: say so, once
+            if train._progress_enabled(progress):
+                print(f"{result.origin} (run(..., retrain=True) trains it here)")
+            return result
     return _run(config, path=path, device=device, progress=progress, look=False)
 
 
@@ -474,13 +477,13 @@ def run_model(config: Experiment, *, cache: bool = True, retrain: bool = False,
     weights = path.with_suffix(_cache.WEIGHTS_SUFFIX)
     result = None if retrain else _lookup(config, path, fetch=True)
     if result is not None:
-        state = _cache.read_weights(weights, config.to_json())
+        state, fetched = _cache.read_weights(weights, config.to_json()), False
         if state is None and result.published and fetch_weights(weights, config.to_json()):
-            state = _cache.read_weights(weights, config.to_json())
+            state, fetched = _cache.read_weights(weights, config.to_json()), True
         if state is not None:
             model = build_model(config)
             model.load_state_dict(state)
-            if result.published and train._progress_enabled(progress):
+            if fetched and train._progress_enabled(progress):
                 print(f"{result.origin}, with its weights (run_model(..., retrain=True) trains it here)")
             return model.eval(), result
         model, _ = train_model(config, device=device, progress=progress)   # the same network, once more

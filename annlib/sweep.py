@@ -210,8 +210,9 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True, retra
         missing = [name for name in configs if name not in results]
         with concurrent.futures.ThreadPoolExecutor(max(1, min(8, len(missing)))) as pool:  # each fetch waits on the network
             fetched = pool.map(lambda name: _lookup(configs[name], paths[name], fetch=True), missing)
-            results.update({name: result for name, result in zip(missing, fetched) if result is not None})
-        _say_published(results.values(), progress)
+            fetched = {name: result for name, result in zip(missing, fetched) if result is not None}
+        results.update(fetched)
+        _say_published(fetched.values(), progress)
     todo = {name: config for name, config in configs.items() if name not in results}
     bar = train._progress_bar(len(configs), progress, unit="run")
     bar.update(len(results))
@@ -238,7 +239,7 @@ def run_all(configs: Mapping[Hashable, Experiment], *, cache: bool = True, retra
 
 
 def _say_published(results, progress: bool | None) -> None:
-    """One line, where progress is shown, for the results that came from the published build."""
+    """One line, where progress is shown, for the results just fetched from the published build."""
     published = [result for result in results if result.published]
     if published and train._progress_enabled(progress):
         seconds = sum(result.history.wall_time for result in published)

@@ -108,6 +108,8 @@ def test_a_fresh_session_fetches_the_published_result_and_then_reuses_it(book, c
     again = experiments.run(SMALL, device="cpu", progress=False)
     assert again.published and again.history == book.result.history and len(book.site.asked) == asked
     assert capsys.readouterr().out == ""   # progress off: nothing printed
+    assert experiments.run(SMALL, device="cpu", progress=True).published
+    assert capsys.readouterr().out == ""   # said once, when it was fetched; the Result still says so
 
 
 def test_a_changed_config_trains_here(book):
@@ -196,8 +198,9 @@ def test_run_all_fetches_what_was_published_and_trains_the_rest(book, capsys):
     results = experiments.run_all({"small": SMALL, "other": OTHER}, device="cpu", progress=True, workers=1)
     assert results["small"].published and not results["other"].cached and book.trained == [OTHER]
     assert "1 run from the published build" in capsys.readouterr().out
-    again = experiments.run_all({"small": SMALL, "other": OTHER}, device="cpu", progress=False, workers=1)
+    again = experiments.run_all({"small": SMALL, "other": OTHER}, device="cpu", progress=True, workers=1)
     assert again["small"].published and again["other"].origin.startswith("from the cache")
+    assert "published build" not in capsys.readouterr().out      # said once, when fetched
     retrained = experiments.run_all({"small": SMALL}, retrain=True, device="cpu", progress=False, workers=1)
     assert not retrained["small"].cached and book.trained == [OTHER, SMALL]
 
@@ -276,3 +279,16 @@ def test_a_published_result_must_be_a_cached_one():
 
     with pytest.raises(ValueError, match="published=True needs cached=True"):
         experiments.Result(SMALL, train.History(), published=True)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_all_keeps_the_networks_it_trains_for_run_model(book, workers):
+    experiments.run_all({"other": OTHER, "third": dataclasses.replace(OTHER, seed=1)}, keep_models=True,
+                        device="cpu", progress=False, workers=workers)
+    assert entry_path(OTHER).with_suffix(cache.WEIGHTS_SUFFIX).is_file()
+    trained = list(book.trained)
+    model, result = experiments.run_model(OTHER, device="cpu", progress=False)
+    assert book.trained == trained and result.cached and not result.published   # nothing trained again
+    again, _ = experiments.train_model(OTHER, device="cpu", progress=False)
+    for mine, fresh in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(mine, fresh)
