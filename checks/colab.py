@@ -163,7 +163,7 @@ def run_notebooks(names: list[str], *, python: str, keep: bool) -> None:
             raise SystemExit(f"colab check: no notebook for {sorted(unknown)}; chapters: {sorted(available)}")
         run([python, "-m", "venv", str(venv)])
         env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("ANNLIB_", "TQDM_", "VIRTUAL_ENV", "PYTHON", "JUPYTER", "PIP_"))}
+               if not key.startswith(("ANNLIB_", "TQDM_", "VIRTUAL_ENV", "PYTHON", "JUPYTER"))}
         env.update(PATH=f"{venv / 'bin'}:{env['PATH']}", VIRTUAL_ENV=str(venv), PYTHONUNBUFFERED="1")
         pip = [str(venv / "bin" / "python"), "-m", "pip"]
         run([*pip, "install", "--quiet", "--upgrade", "pip"], env=env)
