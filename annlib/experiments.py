@@ -464,8 +464,10 @@ def run_model(config: Experiment, *, cache: bool = True, retrain: bool = False,
 
     The cache keeps the network's weights beside the history (``<key>.weights``, JSON), so a
     cached run costs no training; the published build's weights are fetched like its results.
-    A run whose weights are missing or damaged is trained here: the same seeded computation, so
-    on the same kind of CPU the same network and history. ``retrain`` and ``cache`` as in :func:`run`.
+    The network and the result always belong together: a run whose weights are missing or
+    damaged is trained here again, and its history, with the weights, replaces the stored one (on
+    the same kind of CPU the same numbers; a published history whose weights could not be fetched
+    is replaced by this machine's). ``retrain`` and ``cache`` as in :func:`run`.
     """
     _check_config(config)
     _check_flags(cache=cache, retrain=retrain, progress=progress)
@@ -486,9 +488,5 @@ def run_model(config: Experiment, *, cache: bool = True, retrain: bool = False,
             if fetched and train._progress_enabled(progress):
                 print(f"{result.origin}, with its weights (run_model(..., retrain=True) trains it here)")
             return model.eval(), result
-        model, _ = train_model(config, device=device, progress=progress)   # the same network, once more
-        with contextlib.suppress(OSError):
-            _cache.write_weights(weights, config.to_json(), model.state_dict())
-        return model.cpu().eval(), result
     model, trained = _train_and_store(config, path=path, device=device, progress=progress, keep_model=True)
     return model.cpu().eval(), trained

@@ -221,7 +221,9 @@ def test_run_model_trains_when_the_published_weights_are_unusable(book, damage):
         entry = json.loads((book.site.root / name).read_text())
         book.site.replace[name] = b"garbage" if damage == "garbage" else _reseal(entry, config=json.loads(OTHER.to_json()))
     model, result = experiments.run_model(SMALL, device="cpu", progress=False)
-    assert book.trained == [SMALL] and result.published      # the history fetched, the network trained
+    assert book.trained == [SMALL] and not result.cached     # trained here: the network with its own history
+    assert "published" not in json.loads(entry_path(SMALL).read_text())["meta"]
+    assert experiments.run(SMALL, device="cpu", progress=False).history == result.history
     for mine, theirs in zip(model.state_dict().values(), book.model.state_dict().values(), strict=True):
         assert torch.equal(mine, theirs)                     # the same seeded computation on this CPU
 
