@@ -19,8 +19,8 @@
    second, independent execution of the book: the build's numbers must come out of it again. With
    ``--chapter``, only the chapters run are compared.
 
-Fails if the environment cannot be built, any cell raises, or (with ``--compare``) any glued value
-differs. Usage::
+Fails if the environment cannot be built, any cell raises, a hidden (``remove-cell``) cell shows the
+reader anything in Jupyter (``checks/cells.py``), or (with ``--compare``) any glued value differs. Usage::
 
     python3 checks/binder.py [--keep] [--chapter lab ...] [--compare _build]
 
@@ -39,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cells  # checks/cells.py, beside this file
 import reproducible  # checks/reproducible.py, beside this file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,6 +143,10 @@ def main() -> None:
             cwd=repo / "book", env=env)
         print(f"binder check: {len(names)} chapters ran top to bottom in the binder/ environment "
               f"({time.perf_counter() - built:.0f} s after {built - start:.0f} s of set-up)")
+        shown = [line for n in names for line in cells.problems(repo / "book" / f"{n}.ipynb")]
+        if shown:
+            raise SystemExit("binder check failed: hidden cells show a reader output in Jupyter:\n" + "\n".join(shown))
+        print(f"binder check: the hidden cells of {len(names)} chapters show a reader nothing")
         asked = [n for n in names if UNREACHABLE in (repo / "book" / f"{n}.ipynb").read_text()]
         print(f"binder check: {len(asked)} chapters asked for the published results, found them out of reach and "
               f"trained instead: {', '.join(asked)}")
