@@ -54,10 +54,12 @@ from pathlib import Path
 TIMINGS = {
     r"activations_total_seconds": "wall time of the activation runs",
     r"losses_mnist_seconds": "wall time of the loss runs",
-    r"pytorch_(epoch|dataloader)_seconds|pytorch_.*speedup.*": "wall time of one epoch, two data pipelines",
+    r"pytorch_(epoch|dataloader)_seconds": "wall time of one epoch, two data pipelines",
+    r"pytorch_.*speedup.*|pytorch_(loader|memory)_(step|fetch)_ms": "CPU time of a training step or a fetch, two data pipelines",
     r"minibatch_epoch_s_b\d+": "mean seconds per epoch at a batch size",
     r"lab_batch_sec_\w+": "seconds per epoch of the batch-size runs",
     r"lab_best_seconds": "wall time of the best model's runs",
+    r"lab_table_\w+": "a table of runs with each run's wall time (its seconds column)",
     r"minibatch_fastest": "which batch size reached 90% first in wall-clock seconds",
     r"autograd_ratio_\w+": "measured time of the backward pass over that of the forward pass",
 }
